@@ -1,0 +1,328 @@
+"""Dataset files (.npz, .csv, .pkl), validation, seeded splits and standardisation."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .functions import N_FEATURES
+
+DEFAULT_SPLIT = (0.70, 0.15, 0.15)
+MIN_TRAIN, MIN_TEST = 2, 2
+PICKLE_SUFFIXES = (".pkl", ".pickle")
+SUPPORTED_SUFFIXES = (".npz", ".csv", *PICKLE_SUFFIXES)
+
+
+class DataError(ValueError):
+    """A dataset or query file that cannot be used as it is."""
+
+
+@dataclass
+class Dataset:
+    """Features X (n, 5), targets y (n,), the noise-free f(X) when known, metadata."""
+
+    X: np.ndarray
+    y: np.ndarray
+    f: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: np.ndarray) -> Dataset:
+        f = None if self.f is None else self.f[idx]
+        return Dataset(self.X[idx], self.y[idx], f, dict(self.meta))
+
+
+def _nonfinite_report(a: np.ndarray, name: str) -> str:
+    bad = ~np.isfinite(a)
+    rows = np.flatnonzero(bad.any(axis=1) if a.ndim == 2 else bad)
+    where = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    extra = ""
+    if a.ndim == 2:
+        cols = np.flatnonzero(bad.any(axis=0))
+        extra = f" in column(s) {', '.join(str(c) for c in cols)}"
+    return f"{int(bad.sum())} NaN/inf value(s) in {name} at row(s) {where}{extra}"
+
+
+def validate_xy(
+    X: Any,
+    y: Any,
+    source: str,
+    *,
+    drop_nonfinite: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check shapes, dtypes and finiteness; return float64 X, y and the kept row mask.
+
+    Raises DataError naming `source` and the problem. With drop_nonfinite, rows
+    holding NaN/inf are dropped instead (the mask says which were kept).
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    for name, a in (("X", X), ("y", y)):
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise DataError(f"{source}: {name} is not numeric (dtype {a.dtype})")
+        if np.iscomplexobj(a):
+            raise DataError(f"{source}: {name} is complex; expected real numbers")
+    if X.ndim != 2 or X.shape[1] != N_FEATURES:
+        raise DataError(f"{source}: X must have shape (n, {N_FEATURES}), got {X.shape}")
+    if y.ndim != 1:
+        raise DataError(f"{source}: y must have shape (n,), got {y.shape}")
+    if len(X) != len(y):
+        raise DataError(f"{source}: X has {len(X)} rows but y has {len(y)}; they must match")
+    X, y = X.astype(np.float64), y.astype(np.float64)
+    keep = np.isfinite(X).all(axis=1) & np.isfinite(y)
+    if not keep.all():
+        problems = [
+            _nonfinite_report(a, name)
+            for name, a in (("X", X), ("y", y))
+            if not np.isfinite(a).all()
+        ]
+        if not drop_nonfinite:
+            raise DataError(
+                f"{source}: {'; '.join(problems)} "
+                "(pass drop_nonfinite=True / --drop-nonfinite to drop those rows)"
+            )
+        X, y = X[keep], y[keep]
+    if len(y) == 0:
+        raise DataError(f"{source}: no usable rows")
+    return X, y, keep
+
+
+def save_npz(path: str | Path, ds: Dataset) -> None:
+    """Write a dataset as .npz (plain arrays; metadata as a JSON string)."""
+    arrays = {"X": ds.X, "y": ds.y, "meta": np.array(json.dumps(ds.meta))}
+    if ds.f is not None:
+        arrays["f"] = ds.f
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def _load_npz(path: Path) -> dict[str, Any]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except ValueError as e:  # object arrays need pickle
+        raise DataError(f"{path}: cannot read without unpickling ({e})") from None
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+    missing = [k for k in ("X", "y") if k not in arrays]
+    if missing:
+        raise DataError(f"{path}: missing array(s) {', '.join(missing)}; found {sorted(arrays)}")
+    meta = arrays.pop("meta", None)
+    arrays["meta"] = json.loads(str(meta)) if meta is not None else {}
+    return arrays
+
+
+def _csv_frame(path: Path):
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: not a readable CSV file ({e})") from None
+
+
+def _numeric_columns(frame, columns: list[str], path: Path) -> np.ndarray:
+    import pandas as pd
+
+    out = np.empty((len(frame), len(columns)))
+    for j, col in enumerate(columns):
+        raw = frame[col]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = num.isna() & raw.notna()
+        if bad.any():
+            rows = np.flatnonzero(bad.to_numpy())
+            raise DataError(
+                f"{path}: column {col!r} has {len(rows)} non-numeric value(s), "
+                f"first {raw.iloc[rows[0]]!r} at data row {rows[0]}"
+            )
+        out[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+def _load_csv(
+    path: Path,
+    feature_columns: list[str] | None,
+    target_column: str | None,
+) -> dict[str, Any]:
+    frame = _csv_frame(path)
+    header = [str(c) for c in frame.columns]
+    if target_column is None:
+        target_column = "y" if "y" in header else header[-1]
+    if target_column not in header:
+        raise DataError(f"{path}: target column {target_column!r} not found; columns: {header}")
+    if feature_columns is None:
+        feature_columns = [c for c in header if c != target_column]
+    missing = [c for c in feature_columns if c not in header]
+    if missing:
+        raise DataError(f"{path}: feature column(s) {missing} not found; columns: {header}")
+    if len(feature_columns) != N_FEATURES:
+        raise DataError(
+            f"{path}: need exactly {N_FEATURES} feature columns, got "
+            f"{len(feature_columns)} ({feature_columns}); name them with feature_columns"
+        )
+    X = _numeric_columns(frame, feature_columns, path)
+    y = _numeric_columns(frame, [target_column], path)[:, 0]
+    meta = {"feature_columns": feature_columns, "target_column": target_column}
+    return {"X": X, "y": y, "meta": meta}
+
+
+def _load_pickle(path: Path, allow_pickle: bool) -> dict[str, Any]:
+    if not allow_pickle:
+        raise DataError(
+            f"{path}: pickle files run code when loaded; opt in with "
+            "allow_pickle=True (config: allow_pickle: true, CLI: --allow-pickle) "
+            "only for files you trust"
+        )
+    try:
+        with open(path, "rb") as fh:
+            obj = pickle.load(fh)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+        raise DataError(f"{path}: not a readable pickle ({e})") from None
+    if not isinstance(obj, dict) or not {"X", "y"} <= set(obj):
+        kind = type(obj).__name__
+        keys = sorted(obj) if isinstance(obj, dict) else []
+        raise DataError(f"{path}: expected a dict with keys 'X' and 'y', got {kind} {keys}")
+    return {"X": obj["X"], "y": obj["y"], "meta": {}}
+
+
+def load_dataset(
+    path: str | Path,
+    *,
+    feature_columns: list[str] | None = None,
+    target_column: str | None = None,
+    allow_pickle: bool = False,
+    drop_nonfinite: bool = False,
+) -> Dataset:
+    """Load and validate a dataset from .npz, .csv or (opt-in) .pkl/.pickle."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        raw = _load_npz(path)
+    elif suffix == ".csv":
+        raw = _load_csv(path, feature_columns, target_column)
+    elif suffix in PICKLE_SUFFIXES:
+        raw = _load_pickle(path, allow_pickle)
+    else:
+        raise DataError(
+            f"{path}: unsupported file type {suffix!r}; use one of {SUPPORTED_SUFFIXES}"
+        )
+    X, y, keep = validate_xy(raw["X"], raw["y"], str(path), drop_nonfinite=drop_nonfinite)
+    f = raw.get("f")
+    if f is not None:
+        f = np.asarray(f, dtype=np.float64)
+        if f.shape != keep.shape:
+            raise DataError(f"{path}: f has shape {f.shape}, expected {keep.shape}")
+        f = f[keep]
+    meta = dict(raw["meta"])
+    meta.update(source=str(path), n_dropped_nonfinite=int((~keep).sum()))
+    return Dataset(X, y, f, meta)
+
+
+def load_points(path: str | Path, *, feature_columns: list[str] | None = None) -> np.ndarray:
+    """Load query points (m, 5) from .npz (array 'X') or .csv (five numeric columns)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "X" not in z.files:
+                    raise DataError(f"{path}: no array 'X'; found {sorted(z.files)}")
+                X = z["X"]
+        except (ValueError, OSError, EOFError) as e:
+            if isinstance(e, DataError):
+                raise
+            raise DataError(f"{path}: not a readable .npz file ({e})") from None
+    elif suffix == ".csv":
+        frame = _csv_frame(path)
+        cols = feature_columns or [str(c) for c in frame.columns]
+        if len(cols) != N_FEATURES:
+            raise DataError(
+                f"{path}: need exactly {N_FEATURES} columns of query points, "
+                f"got {len(cols)} ({cols})"
+            )
+        X = _numeric_columns(frame, cols, path)
+    else:
+        raise DataError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
+    X = np.asarray(X)
+    validate_xy(X, np.zeros(len(X)) if X.ndim == 2 else np.zeros(0), str(path))
+    return X.astype(np.float64)
+
+
+def split_sizes(
+    n: int, fractions: tuple[float, float, float] = DEFAULT_SPLIT
+) -> tuple[int, int, int]:
+    """Rows in the train/validation/test parts; raises if n is too small."""
+    check_fractions(fractions)
+    _, val, test = fractions
+    n_test = round(n * test)
+    n_val = round(n * val)
+    n_train = n - n_val - n_test
+    if n_train < MIN_TRAIN or n_test < MIN_TEST or (val > 0 and n_val < 1):
+        raise DataError(
+            f"{n} rows are too few for the split {tuple(fractions)}: it gives "
+            f"{n_train}/{n_val}/{n_test} rows; need at least {MIN_TRAIN} train, "
+            f"1 validation (when its fraction > 0) and {MIN_TEST} test rows"
+        )
+    return n_train, n_val, n_test
+
+
+def check_fractions(fractions: tuple[float, float, float]) -> None:
+    if len(fractions) != 3 or any(f < 0 for f in fractions):
+        raise DataError(f"split must be three fractions >= 0, got {fractions}")
+    if abs(sum(fractions) - 1.0) > 1e-9:
+        raise DataError(f"split fractions must sum to 1, got {fractions} (sum {sum(fractions)})")
+    if fractions[0] <= 0 or fractions[2] <= 0:
+        raise DataError(f"train and test fractions must be > 0, got {fractions}")
+
+
+def split_indices(
+    n: int, fractions: tuple[float, float, float] = DEFAULT_SPLIT, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded random train/validation/test row indices."""
+    n_train, n_val, _ = split_sizes(n, fractions)
+    perm = np.random.default_rng(seed).permutation(n)
+    return perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
+
+
+@dataclass
+class Standardizer:
+    """Per-column (x - mean) / scale; a constant column gets scale 1."""
+
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    def fit(self, a: np.ndarray) -> Standardizer:
+        a = np.asarray(a, dtype=np.float64)
+        self.mean = a.mean(axis=0)
+        std = a.std(axis=0)
+        self.scale = np.where(std > 0, std, 1.0)
+        return self
+
+    def transform(self, a: np.ndarray) -> np.ndarray:
+        return (np.asarray(a, dtype=np.float64) - self.mean) / self.scale
+
+    def inverse_transform(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(a) * self.scale + self.mean
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean": np.atleast_1d(self.mean).tolist(),
+            "scale": np.atleast_1d(self.scale).tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], scalar: bool = False) -> Standardizer:
+        mean, scale = np.asarray(d["mean"]), np.asarray(d["scale"])
+        if scalar:
+            mean, scale = mean[0], scale[0]
+        return cls(mean, scale)

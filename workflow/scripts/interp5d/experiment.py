@@ -1,0 +1,79 @@
+"""One benchmark run: split, train and predict under the memory meter, time, score."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from .data import DEFAULT_SPLIT, Dataset, split_indices
+from .interpolator import Interpolator
+from .metrics import oracle_metrics, regression_metrics
+from .profiling import PeakMemory, estimate_prediction_bytes, estimate_training_bytes, median_time
+from .recipes import get_recipe
+
+MB = 1024**2
+THROUGHPUT_POINTS = 100_000
+
+
+def run_experiment(
+    ds: Dataset,
+    recipe: str | dict[str, Any],
+    seed: int,
+    threads: int = 1,
+    split: tuple[float, float, float] = DEFAULT_SPLIT,
+    latency_repeats: int = 101,
+    throughput_points: int = THROUGHPUT_POINTS,
+) -> tuple[dict[str, Any], Interpolator]:
+    """Train and profile one model; return the flat metrics record and the model.
+
+    Timings: perf_counter around the training loop alone; prediction latency is
+    the median over `latency_repeats` single-point calls; throughputs are medians
+    of repeated batched calls. Memory: peak RSS above each phase's baseline.
+    """
+    rec = get_recipe(recipe)
+    tr, va, te = split_indices(len(ds), split, seed)
+    est = Interpolator(recipe=rec, seed=seed, threads=threads)
+    with PeakMemory() as mem_train:
+        est.fit(ds.X[tr], ds.y[tr], ds.X[va], ds.y[va])
+    with PeakMemory() as mem_pred:
+        pred = est.predict(ds.X[te])
+    res = est.result_
+
+    x_one = ds.X[te[0]]
+    x_big = np.random.default_rng(seed).uniform(est.x_min_, est.x_max_, (throughput_points, 5))
+    latency = median_time(lambda: est.predict(x_one), repeats=latency_repeats, warmup=5)
+    t_test = median_time(lambda: est.predict(ds.X[te]), repeats=5)
+    t_big = median_time(lambda: est.predict(x_big), repeats=3)
+
+    est_train = estimate_training_bytes(len(tr), len(va), rec.hidden, rec.batch_size)
+    record: dict[str, Any] = {
+        "n_samples": len(ds),
+        "n_train": len(tr),
+        "n_val": len(va),
+        "n_test": len(te),
+        "seed": seed,
+        "threads": threads,
+        "torch_threads": torch.get_num_threads(),
+        "status": res.status,
+        "diverged_epoch": res.diverged_epoch,
+        "epochs_run": res.epochs_run,
+        "best_epoch": res.best_epoch,
+        "train_time_s": res.train_time_s,
+        "time_per_epoch_s": res.train_time_s / res.epochs_run,
+        "train_start_unix": time.time(),
+        **mem_train.as_dict("train"),
+        **{k: v for k, v in mem_pred.as_dict("predict").items() if k != "memory_method"},
+        "train_estimate_mb": est_train["total"] / MB,
+        "train_estimate_parts_mb": {k: v / MB for k, v in est_train.items()},
+        "predict_estimate_mb": estimate_prediction_bytes(len(te), rec.hidden, est.predict_chunk)
+        / MB,
+        "predict_latency_s": latency,
+        "predict_throughput_per_s": len(te) / t_test,
+        "predict_throughput_100k_per_s": throughput_points / t_big,
+        **regression_metrics(ds.y[te], pred),
+        **oracle_metrics(ds.y[te], pred, None if ds.f is None else ds.f[te]),
+    }
+    return record, est
