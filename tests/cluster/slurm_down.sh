@@ -7,7 +7,7 @@
 #             (by default logs and jobcomp.log are kept for inspection).
 #
 # Cancels remaining jobs, then stops slurmd, leftover slurmstepd of this
-# cluster, slurmctld and munged via their pid files (TERM, then KILL after
+# cluster (and their job processes), slurmctld and munged via their pid files (TERM, then KILL after
 # a grace period) and waits until they are gone.  Safe to run repeatedly.
 set -uo pipefail
 
@@ -67,14 +67,43 @@ stop_pids() {
     return 1
 }
 
-# slurmstepd processes started by this cluster's slurmd (they inherit the
-# INTERP5D_SLURM_TEST_DIR marker that slurm_up.sh puts in slurmd's environment).
+# slurmstepd processes of this cluster: they keep slurmd's log file
+# (STATE_DIR/log/slurmd.log) open and have their cwd inside STATE_DIR.
+# (Their environment is not usable: slurmstepd overwrites it with its title.)
 stepd_pids() {
-    local p
+    local p fd
     for p in /proc/[0-9]*; do
         [ "$(cat "$p/comm" 2>/dev/null)" = slurmstepd ] || continue
-        tr '\0' '\n' < "$p/environ" 2>/dev/null \
-            | grep -qxF "INTERP5D_SLURM_TEST_DIR=$DIR" && echo "${p#/proc/}"
+        case "$(readlink "$p/cwd" 2>/dev/null)/" in
+            "$DIR"/*) echo "${p#/proc/}"; continue ;;
+        esac
+        for fd in "$p"/fd/*; do
+            if [ "$(readlink "$fd" 2>/dev/null)" = "$DIR/log/slurmd.log" ]; then
+                echo "${p#/proc/}"; break
+            fi
+        done
+    done
+}
+
+# descendants PID...: print all descendant pids of the given processes
+descendants() {
+    local all p stat ppid
+    all=" $* "
+    local changed=1
+    while [ "$changed" -eq 1 ]; do
+        changed=0
+        for p in /proc/[0-9]*; do
+            stat=$(cat "$p/stat" 2>/dev/null) || continue
+            stat=${stat##*) }              # drop "pid (comm) "
+            ppid=$(echo "$stat" | awk '{print $2}')
+            case "$all" in
+                *" ${p#/proc/} "*) ;;
+                *" $ppid "*) all="$all${p#/proc/} "; changed=1 ;;
+            esac
+        done
+    done
+    for p in $all; do
+        case " $* " in *" $p "*) ;; *) echo "$p" ;; esac
     done
 }
 
@@ -87,8 +116,8 @@ MUNGED=$(pid_of "$DIR/run/munged.pid" munged || true)
 if [ -n "$CTLD" ] && [ -f "$CONF" ]; then
     if [ -n "$(squeue -h -t PD,R,CG,S -o %i 2>/dev/null)" ]; then
         log "cancelling remaining jobs"
-        scancel --full --state=PENDING,RUNNING,SUSPENDED 2>/dev/null \
-            || scancel -u "$(id -un)" 2>/dev/null || true
+        # shellcheck disable=SC2046
+        scancel $(squeue -h -t PD,R,S -o %i 2>/dev/null) 2>/dev/null || true
         for (( i = 0; i < 150; i++ )); do
             [ -z "$(squeue -h -t PD,R,CG,S -o %i 2>/dev/null)" ] && break
             sleep 0.1
@@ -100,7 +129,16 @@ fi
 [ -n "$SLURMD" ] && { stop_pids slurmd "$SLURMD" || rc=1; }
 # shellcheck disable=SC2046
 STEPD=$(stepd_pids | tr '\n' ' ')
-[ -n "${STEPD// /}" ] && { stop_pids slurmstepd $STEPD || rc=1; }
+if [ -n "${STEPD// /}" ]; then
+    # job processes first (slurmstepd may not clean up without slurmd)
+    # shellcheck disable=SC2086
+    JOBP=$(descendants $STEPD | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    [ -n "${JOBP// /}" ] && { stop_pids "job processes" $JOBP || rc=1; }
+    # shellcheck disable=SC2086
+    # slurmstepd ignores SIGTERM; don't wait long for it
+    GRACE=2 stop_pids slurmstepd $STEPD || rc=1
+fi
 [ -n "$CTLD" ] && { stop_pids slurmctld "$CTLD" || rc=1; }
 [ -n "$MUNGED" ] && { stop_pids munged "$MUNGED" || rc=1; }
 

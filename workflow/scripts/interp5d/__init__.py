@@ -1,44 +1,39 @@
-"""interp5d: a 5-D neural-network interpolator, and the pieces of the benchmark around it."""
+"""interp5d: a 5-D neural-network interpolator, and the pieces of the benchmark around it.
 
-from .data import (
-    DataError,
-    Dataset,
-    Standardizer,
-    load_dataset,
-    load_points,
-    save_npz,
-    split_indices,
-    split_sizes,
-    validate_xy,
-)
-from .experiment import run_experiment
-from .functions import FUNCTIONS, TestFunction, get_function
-from .interpolator import Interpolator, NotFittedError
-from .metrics import oracle_metrics, r2_score, regression_metrics
-from .profiling import PeakMemory
-from .recipes import RECIPES, Recipe, get_recipe
+Names are imported lazily, so that light users (the workflow's config check)
+do not pay for importing torch.
+"""
 
-__all__ = [
-    "FUNCTIONS",
-    "RECIPES",
-    "DataError",
-    "Dataset",
-    "Interpolator",
-    "NotFittedError",
-    "PeakMemory",
-    "Recipe",
-    "Standardizer",
-    "TestFunction",
-    "get_function",
-    "get_recipe",
-    "load_dataset",
-    "load_points",
-    "oracle_metrics",
-    "r2_score",
-    "regression_metrics",
-    "run_experiment",
-    "save_npz",
-    "split_indices",
-    "split_sizes",
-    "validate_xy",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "DataError": "data",
+    "Dataset": "data",
+    "Standardizer": "data",
+    "load_dataset": "data",
+    "load_points": "data",
+    "save_npz": "data",
+    "split_indices": "data",
+    "split_sizes": "data",
+    "validate_xy": "data",
+    "run_experiment": "experiment",
+    "FUNCTIONS": "functions",
+    "TestFunction": "functions",
+    "get_function": "functions",
+    "Interpolator": "interpolator",
+    "NotFittedError": "interpolator",
+    "oracle_metrics": "metrics",
+    "r2_score": "metrics",
+    "regression_metrics": "metrics",
+    "PeakMemory": "profiling",
+    "RECIPES": "recipes",
+    "Recipe": "recipes",
+    "get_recipe": "recipes",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

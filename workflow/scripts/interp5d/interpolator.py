@@ -27,8 +27,9 @@ class Interpolator:
     """A 5-D neural-network interpolator.
 
     The constructor only stores settings: a recipe (name, dict or Recipe), the
-    seed, the torch thread count (None leaves torch's default) and the device
-    ('cpu', 'cuda' or 'auto'). Work happens in fit.
+    seed, the torch thread count (None leaves torch's default), the device
+    ('cpu', 'cuda' or 'auto'), the rows per prediction chunk and how often to log
+    training progress (None: never). Work happens in fit.
     """
 
     def __init__(
@@ -38,12 +39,14 @@ class Interpolator:
         threads: int | None = 1,
         device: str = "cpu",
         predict_chunk: int = 65536,
+        log_every_s: float | None = None,
     ) -> None:
         self.recipe = recipe
         self.seed = seed
         self.threads = threads
         self.device = device
         self.predict_chunk = predict_chunk
+        self.log_every_s = log_every_s
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,7 @@ class Interpolator:
             "threads": self.threads,
             "device": self.device,
             "predict_chunk": self.predict_chunk,
+            "log_every_s": self.log_every_s,
         }
 
     # -- training -----------------------------------------------------------------
@@ -86,7 +90,9 @@ class Interpolator:
         self.model_ = build_mlp(N_FEATURES, recipe.hidden, recipe.activation).to(device)
         Xt, yt = self._tensors(X, y, device)
         Xv, yv = (None, None) if X_val is None else self._tensors(X_val, y_val, device)
-        result: TrainResult = fit_model(self.model_, Xt, yt, Xv, yv, recipe, generator)
+        result: TrainResult = fit_model(
+            self.model_, Xt, yt, Xv, yv, recipe, generator, self.log_every_s
+        )
         self.model_.eval()
         self.result_ = result
         self.n_train_ = len(X)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ import torch
 from torch import nn
 
 from .recipes import Recipe
+
+log = logging.getLogger("interp5d")
 
 
 @dataclass
@@ -57,8 +60,13 @@ def fit_model(
     y_val: torch.Tensor | None,
     recipe: Recipe,
     generator: torch.Generator,
+    log_every_s: float | None = None,
 ) -> TrainResult:
-    """Train `model` in place on standardised tensors; X (n, 5), y (n, 1)."""
+    """Train `model` in place on standardised tensors; X (n, 5), y (n, 1).
+
+    With log_every_s, progress (epoch, losses, elapsed time) goes to the
+    "interp5d" logger at most that often, checked once per epoch.
+    """
     n = len(X)
     bs = n if recipe.batch_size is None else min(recipe.batch_size, n)
     steps = math.ceil(n / bs)
@@ -72,7 +80,7 @@ def fit_model(
     best_val, best_epoch, best_state = math.inf, 0, None
     status, diverged_epoch, epoch = "ok", None, 0
 
-    start = time.perf_counter()
+    start = last_log = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
         model.train()
         order = torch.randperm(n, generator=generator, device=X.device) if steps > 1 else None
@@ -104,7 +112,15 @@ def fit_model(
             elif recipe.patience is not None and epoch - best_epoch >= recipe.patience:
                 status = "early_stopped"
                 break
+        if log_every_s is not None and (
+            epoch == 1 or time.perf_counter() - last_log >= log_every_s
+        ):
+            last_log = time.perf_counter()
+            _log_progress(epoch, recipe.epochs, epoch_loss, val_loss, last_log - start)
     train_time = time.perf_counter() - start
+    if log_every_s is not None:
+        _log_progress(epoch, recipe.epochs, train_loss[epoch - 1].item(), val_loss, train_time)
+        log.info("training finished: %s after %d epochs in %.3f s", status, epoch, train_time)
 
     if best_state is not None and status != "diverged":
         model.load_state_dict(best_state)
@@ -129,3 +145,15 @@ def evaluate_mse(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
     model.eval()
     with torch.inference_mode():
         return nn.functional.mse_loss(model(X), y).item()
+
+
+def _log_progress(epoch: int, epochs: int, train: float, val: list, elapsed: float) -> None:
+    last_val = f"{val[-1][1]:.4g} (epoch {val[-1][0]})" if val else "n/a"
+    log.info(
+        "epoch %d/%d  train loss %.4g  val loss %s  elapsed %.2f s",
+        epoch,
+        epochs,
+        train,
+        last_val,
+        elapsed,
+    )

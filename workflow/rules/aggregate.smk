@@ -1,0 +1,45 @@
+rule aggregate:
+    input:
+        metrics=run_files("metrics.json"),
+        code=module_files("summary"),
+    output:
+        runs=report(
+            "results/summary.csv",
+            caption="../report/summary.rst",
+            category="Tables",
+        ),
+        by_size=report(
+            "results/summary_by_size.csv",
+            caption="../report/summary_by_size.rst",
+            category="Tables",
+        ),
+        md=report(
+            "results/summary.md",
+            caption="../report/summary_md.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/aggregate.log",
+    conda:
+        ENV
+    script:
+        "../scripts/aggregate.py"
+
+
+rule environment:
+    input:
+        code=module_files("provenance"),
+    output:
+        json=report(
+            "results/environment.json",
+            caption="../report/environment.rst",
+            category="Environment",
+        ),
+    log:
+        "results/logs/environment.log",
+    conda:
+        ENV
+    params:
+        settings={"threads": config["threads"], "repo": workflow.basedir},
+    script:
+        "../scripts/environment.py"

@@ -1,0 +1,71 @@
+import sys
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+
+from interp5d.config import ConfigError, check_config
+from interp5d.plots_names import FIGURE_NAMES
+
+try:
+    check_config(config)
+except ConfigError as e:
+    raise WorkflowError(str(e)) from None
+
+
+wildcard_constraints:
+    function="[A-Za-z0-9_]+",
+    recipe="[A-Za-z0-9_-]+",
+    n="[0-9]+",
+    seed="[0-9]+",
+    figure="|".join(FIGURE_NAMES),
+
+
+ENV = "../../envs/interp5d.yaml"
+RUN = "{function}/{recipe}/n{n}_seed{seed}"
+
+
+def module_files(*names):
+    """Source files of interp5d that a rule's script uses: editing one reruns the rule."""
+    return [
+        workflow.source_path(f"../scripts/interp5d/{name}.py")
+        for name in ("__init__", "logs", *names)
+    ]
+
+
+def run_keys():
+    """One dict of wildcards per training run in the study."""
+    return [
+        dict(function=fn, recipe=r, n=n, seed=s)
+        for fn in config["functions"]
+        for r in config["recipes"]
+        for n in config["sizes"]
+        for s in config["seeds"]
+    ]
+
+
+def run_files(name):
+    return [f"results/runs/{RUN}/{name}".format(**k) for k in run_keys()]
+
+
+def first_seed_keys():
+    return [k for k in run_keys() if k["seed"] == config["seeds"][0]]
+
+
+def train_settings(wildcards):
+    """The config subtree a training job depends on (compared by value on reruns)."""
+    return {
+        "recipe": config["recipes"][wildcards.recipe],
+        "split": config["split"],
+        "threads": config["threads"],
+        "log_every_s": config["log_every_s"],
+    }
+
+
+def all_outputs():
+    return [
+        "results/summary.csv",
+        "results/summary_by_size.csv",
+        "results/summary.md",
+        "results/environment.json",
+        "figures/learning_curves.png",
+        *[f"figures/{name}.png" for name in FIGURE_NAMES],
+    ]

@@ -1,0 +1,150 @@
+"""The study's figures, drawn from the aggregated tables (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .plots_names import FIGURE_NAMES
+
+
+def _panel(ax, stats: pd.DataFrame, col: str, ylabel: str, title: str, logy: bool = False) -> None:
+    """Mean ± std over seeds against size, one line per recipe; diverged runs are marked."""
+    for recipe, rdf in stats.groupby("recipe", sort=True):
+        rdf = rdf.sort_values("n_samples")
+        line = ax.errorbar(
+            rdf["n_samples"],
+            rdf[f"{col}_mean"],
+            yerr=rdf[f"{col}_std"].fillna(0),
+            marker="o",
+            capsize=3,
+            label=recipe,
+        )
+        for _, row in rdf[rdf["n_diverged"] > 0].iterrows():
+            ax.annotate(
+                f"{int(row['n_diverged'])}/{int(row['n_runs'])} diverged",
+                (row["n_samples"], row[f"{col}_mean"] if pd.notna(row[f"{col}_mean"]) else 0),
+                color=line[0].get_color(),
+                fontsize=8,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+            ax.plot(row["n_samples"], ax.get_ylim()[0], "x", color="red", ms=9, clip_on=False)
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("dataset size (samples)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _grid(stats: pd.DataFrame, ncols: int, width: float = 5.0, height: float = 4.0):
+    functions = sorted(stats["function"].unique())
+    fig, axes = plt.subplots(
+        len(functions), ncols, figsize=(width * ncols, height * len(functions)), squeeze=False
+    )
+    return fig, axes, functions
+
+
+def training_time(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    fig, axes, functions = _grid(stats, 2)
+    for i, fn in enumerate(functions):
+        fdf = stats[stats["function"] == fn]
+        _panel(
+            axes[i, 0], fdf, "train_time_s", "training time (s)", f"{fn}: training time", logy=True
+        )
+        _panel(
+            axes[i, 1],
+            fdf,
+            "time_per_epoch_s",
+            "time per epoch (s)",
+            f"{fn}: time per epoch",
+            logy=True,
+        )
+    axes[0, 0].legend(title="recipe")
+    _save(fig, out, dpi, "Training time vs dataset size (mean ± std over seeds; loop only)")
+
+
+def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    fig, axes, functions = _grid(stats, 2)
+    for i, fn in enumerate(functions):
+        fdf = stats[stats["function"] == fn]
+        _panel(axes[i, 0], fdf, "train_peak_mb", "peak above baseline (MB)", f"{fn}: training")
+        _panel(
+            axes[i, 1],
+            fdf,
+            "predict_peak_mb",
+            "peak above baseline (MB)",
+            f"{fn}: prediction (test split)",
+        )
+        for k, (_, rdf) in enumerate(fdf.groupby("recipe", sort=True)):
+            rdf = rdf.sort_values("n_samples")
+            axes[i, 0].plot(rdf["n_samples"], rdf["train_estimate_mb_mean"], ls=":", color=f"C{k}")
+        axes[i, 0].plot([], [], ls=":", color="gray", label="analytic estimate (dotted)")
+    axes[0, 0].legend(title="recipe")
+    _save(fig, out, dpi, "Peak resident memory above each phase's baseline")
+
+
+def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    fig, axes, functions = _grid(stats, 2)
+    for i, fn in enumerate(functions):
+        fdf = stats[stats["function"] == fn]
+        _panel(axes[i, 0], fdf, "mse", "test MSE", f"{fn}: MSE", logy=True)
+        _panel(axes[i, 1], fdf, "r2", "test R²", f"{fn}: R²")
+        ceiling = fdf.groupby("n_samples")["oracle_r2_mean"].mean().dropna()
+        if len(ceiling):
+            axes[i, 1].plot(ceiling.index, ceiling.values, "k--", label="noise ceiling")
+        else:
+            axes[i, 1].text(
+                0.02,
+                0.02,
+                "noise ceiling unknown (file dataset)",
+                transform=axes[i, 1].transAxes,
+                fontsize=8,
+            )
+        axes[i, 1].legend(title="recipe")
+    _save(fig, out, dpi, "Accuracy on the test split vs dataset size (mean ± std over seeds)")
+
+
+def learning_curves(
+    histories: Mapping[tuple[str, str, int], pd.DataFrame], out: str | Path, dpi: int = 150
+) -> None:
+    """Train (solid) and validation (dashed) loss per epoch; keys are (function, recipe, n)."""
+    panels = sorted({(fn, r) for fn, r, _ in histories})
+    ncols = min(len(panels), 3)
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
+    for ax, (fn, recipe) in zip(axes.flat, panels, strict=False):
+        sizes = sorted(n for f, r, n in histories if (f, r) == (fn, recipe))
+        for j, n in enumerate(sizes):
+            h = histories[(fn, recipe, n)]
+            color = f"C{j}"
+            ax.plot(h["epoch"], h["train_loss"], color=color, label=f"n={n:,} train")
+            val = h.dropna(subset=["val_loss"])
+            ax.plot(val["epoch"], val["val_loss"], color=color, ls="--", label=f"n={n:,} val")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MSE (standardised y)")
+        ax.set_title(f"{fn} · {recipe}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    _save(fig, out, dpi, "Learning curves (first seed)")
+
+
+def _save(fig, out: str | Path, dpi: int, title: str) -> None:
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+
+
+FIGURES = dict(zip(FIGURE_NAMES, (training_time, memory_usage, accuracy), strict=True))

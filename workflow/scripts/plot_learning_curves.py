@@ -1,0 +1,13 @@
+"""Snakemake script: learning curves of the first seed's runs."""
+
+import pandas as pd
+from interp5d.logs import start_job_log
+from interp5d.plots import learning_curves
+
+snakemake = globals()["snakemake"]
+start_job_log(snakemake.log[0])
+histories = {
+    (p["function"], p["recipe"], int(p["n"])): pd.read_csv(path)
+    for p, path in zip(snakemake.params.runs, snakemake.input.histories, strict=True)
+}
+learning_curves(histories, snakemake.output.png, dpi=snakemake.params.settings["dpi"])
