@@ -3,7 +3,7 @@
 #
 # Usage:  tests/cluster/slurm_down.sh [STATE_DIR] [--purge]
 #   STATE_DIR defaults to $SLURM_TEST_DIR, else /tmp/interp5d-slurm.
-#   --purge   also delete STATE_DIR and the /etc/slurm/slurm.conf symlink to it
+#   --purge   also delete STATE_DIR (the /etc/slurm/slurm.conf link to it always goes)
 #             (by default logs and jobcomp.log are kept for inspection).
 #
 # Cancels remaining jobs, then stops slurmd, leftover slurmstepd of this
@@ -145,11 +145,12 @@ fi
 rm -f "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" "$DIR/run/munged.pid" \
       "$DIR/munge/munge.socket.2" "$DIR/munge/munge.socket.2.lock"
 
+# Always drop the config link: with a config but no controller, every `scontrol` (which
+# the Slurm executor plugin runs when Snakemake starts) waits 10 s for an answer.
+if [ -L /etc/slurm/slurm.conf ] && [ "$(readlink /etc/slurm/slurm.conf)" = "$CONF" ]; then
+    rm -f /etc/slurm/slurm.conf
+fi
 if [ "$PURGE" -eq 1 ]; then
-    if [ -L /etc/slurm/slurm.conf ] && \
-       [ "$(readlink /etc/slurm/slurm.conf)" = "$CONF" ]; then
-        rm -f /etc/slurm/slurm.conf
-    fi
     [ "$rc" -eq 0 ] && rm -rf "$DIR" && log "removed $DIR"
 fi
 [ "$rc" -eq 0 ] && log "stopped" || log "WARNING: some processes could not be stopped"

@@ -217,9 +217,6 @@ munge -n --socket="$DIR/munge/munge.socket.2" \
     || fail "munge round trip failed"
 
 # ------------------------------------------------------------------ slurm ----
-# Marker in the daemons' environment: slurmstepd inherits it, which lets
-# slurm_down.sh find leftover step daemons of *this* cluster precisely.
-export INTERP5D_SLURM_TEST_DIR="$DIR"
 if pid_alive "$CTLD_PID" slurmctld; then
     log "slurmctld already running (pid $(cat "$CTLD_PID"))"
 else
@@ -231,6 +228,7 @@ if pid_alive "$SLURMD_PID" slurmd; then
     log "slurmd already running (pid $(cat "$SLURMD_PID"))"
 else
     log "starting slurmd"
+    SLURMD_T0=$(( $(date +%s) - 1 ))
     slurmd -f "$CONF" -N "$NODE" 2> "$DIR/log/slurmd.stderr" \
         || fail "slurmd failed to start"
 fi
@@ -239,10 +237,22 @@ fi
 log "waiting up to ${TIMEOUT}s for node $NODE to become idle"
 t0=$SECONDS
 state=""
+SLURMD_T0="${SLURMD_T0:-0}"
+# registered = slurmctld has seen the slurmd we just started (a node state
+# recovered from an earlier run can look idle before that)
+registered() {
+    local t
+    [ "$SLURMD_T0" -eq 0 ] && return 0
+    t="$(scontrol -o show node "$NODE" 2>/dev/null \
+         | grep -o 'SlurmdStartTime=[^ ]*' | cut -d= -f2)"
+    [ -n "$t" ] && [ "$t" != None ] || return 1
+    t="$(date -d "$t" +%s 2>/dev/null)" || return 1
+    [ "$t" -ge "$SLURMD_T0" ]
+}
 while :; do
     state="$(sinfo -h -N -n "$NODE" -o '%t' 2>/dev/null | head -n1 || true)"
     case "$state" in
-        idle|mix|alloc) break ;;
+        idle|mix|alloc) registered && break ;;
         drain*|drng|down*|fail*|inval*)
             # e.g. leftovers from an earlier run: try to resume once
             scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true ;;

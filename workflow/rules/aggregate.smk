@@ -28,7 +28,7 @@ rule aggregate:
 
 rule environment:
     input:
-        code=module_files("provenance"),
+        code=module_files("provenance", "records"),
     output:
         json=report(
             "results/environment.json",

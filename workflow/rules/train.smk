@@ -9,8 +9,8 @@ rule train_profile:
             "model",
             "profiling",
             "provenance",
+            "records",
             "recipes",
-            "summary",
             "train",
         ),
     output:

@@ -1,13 +1,11 @@
 """Snakemake script: train and profile one model; write metrics, history and the model."""
 
-import json
-
 import pandas as pd
 from interp5d.data import load_dataset
 from interp5d.experiment import run_experiment
 from interp5d.logs import start_job_log
 from interp5d.provenance import software
-from interp5d.summary import json_safe
+from interp5d.records import write_json
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])
@@ -32,8 +30,7 @@ record = {
 }
 pd.DataFrame(est.history_).to_csv(snakemake.output.history, index=False)
 est.save(snakemake.output.model)
-with open(snakemake.output.metrics, "w") as fh:
-    json.dump(json_safe(record), fh, indent=2)
+write_json(snakemake.output.metrics, record)
 log.info(
     "status %s, R² %.4f, %.3f s, train peak %.2f MB (%s)",
     record["status"],

@@ -6,9 +6,7 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
 KEYS = ["function", "n_samples", "recipe"]
@@ -138,16 +136,3 @@ def markdown(stats: pd.DataFrame, method: str = "") -> str:
                         cells.append(_cell(sel.iloc[0], col, fmt) if len(sel) else "—")
                 lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def json_safe(obj: Any) -> Any:
-    """Replace NaN/inf floats by None, recursively, so the JSON is standard."""
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

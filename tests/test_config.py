@@ -1,0 +1,40 @@
+import copy
+
+import pytest
+import yaml
+from interp5d.config import ConfigError, check_config
+from interp5d.recipes import RECIPES, Recipe
+
+from .conftest import REPO
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_default_config_passes_and_spells_out_the_shipped_recipes(config):
+    check_config(config)
+    for name in ("seed", "tuned"):
+        assert Recipe.from_dict(config["recipes"][name]) == RECIPES[name]
+        assert set(config["recipes"][name]) == set(RECIPES[name].to_dict())
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c.update(functions=["nope"]), "functions: unknown function 'nope'; allowed: "),
+        (lambda c: c["split"].update(val=0.2), "split: train + val + test must sum to 1"),
+        (lambda c: c.update(sizes=[5]), "sizes: 5 rows are too few for the split"),
+        (lambda c: c["recipes"]["seed"].update(hidden=[]), "recipes.seed: invalid recipe: hidden"),
+        (
+            lambda c: c["recipes"]["tuned"].update(min_lr=1.0),
+            "recipes.tuned: invalid recipe: min_lr",
+        ),
+    ],
+)
+def test_semantic_errors_name_the_key(config, change, message):
+    bad = copy.deepcopy(config)
+    change(bad)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("+", r"\+")):
+        check_config(bad)

@@ -1,0 +1,165 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from interp5d.data import (
+    DataError,
+    Dataset,
+    Standardizer,
+    load_dataset,
+    load_points,
+    save_npz,
+    split_indices,
+    split_sizes,
+)
+
+
+@pytest.fixture
+def xy():
+    rng = np.random.default_rng(0)
+    return rng.uniform(size=(50, 5)), rng.normal(size=50)
+
+
+def write_csv(path, X, y, cols=("x1", "x2", "x3", "x4", "x5"), target="y"):
+    df = pd.DataFrame(X, columns=list(cols))
+    df[target] = y
+    df.to_csv(path, index=False)
+
+
+def test_npz_round_trip_with_metadata(tmp_path, xy):
+    X, y = xy
+    p = tmp_path / "d.npz"
+    save_npz(p, Dataset(X, y, y * 2, {"function": "t", "seed": 3}))
+    ds = load_dataset(p)
+    assert np.array_equal(ds.X, X) and np.array_equal(ds.y, y) and np.array_equal(ds.f, y * 2)
+    assert ds.meta["function"] == "t" and ds.meta["seed"] == 3
+    with np.load(p, allow_pickle=False) as z:  # plain arrays only
+        assert set(z.files) == {"X", "y", "f", "meta"}
+
+
+def test_csv_default_and_named_columns(tmp_path, xy):
+    X, y = xy
+    write_csv(tmp_path / "a.csv", X, y)
+    ds = load_dataset(tmp_path / "a.csv")
+    assert np.allclose(ds.X, X) and np.allclose(ds.y, y) and ds.f is None
+    write_csv(tmp_path / "b.csv", X, y, cols=("a", "b", "c", "d", "e"), target="out")
+    ds = load_dataset(tmp_path / "b.csv", target_column="out")
+    assert np.allclose(ds.y, y)
+    ds = load_dataset(
+        tmp_path / "b.csv", feature_columns=["e", "d", "c", "b", "a"], target_column="out"
+    )
+    assert np.allclose(ds.X, X[:, ::-1])
+
+
+def test_pickle_needs_opt_in(tmp_path, xy):
+    X, y = xy
+    p = tmp_path / "d.pkl"
+    p.write_bytes(pickle.dumps({"X": X, "y": y}))
+    with pytest.raises(DataError, match="d.pkl: pickle files run code.*allow_pickle"):
+        load_dataset(p)
+    ds = load_dataset(p, allow_pickle=True)
+    assert np.array_equal(ds.X, X)
+    p.write_bytes(pickle.dumps([X, y]))
+    with pytest.raises(DataError, match="expected a dict with keys 'X' and 'y', got list"):
+        load_dataset(p, allow_pickle=True)
+
+
+def test_wrong_column_count(tmp_path, xy):
+    X, y = xy
+    df = pd.DataFrame(X[:, :4], columns=list("abcd"))
+    df["y"] = y
+    df.to_csv(tmp_path / "c.csv", index=False)
+    with pytest.raises(DataError, match=r"c.csv: need exactly 5 feature columns, got 4"):
+        load_dataset(tmp_path / "c.csv")
+    np.savez(tmp_path / "c.npz", X=X[:, :3], y=y)
+    with pytest.raises(DataError, match=r"c.npz: X must have shape \(n, 5\), got \(50, 3\)"):
+        load_dataset(tmp_path / "c.npz")
+
+
+def test_non_numeric_values(tmp_path, xy):
+    X, y = xy
+    df = pd.DataFrame(X, columns=list("abcde"))
+    df["y"] = y
+    df = df.astype({"c": object})
+    df.loc[7, "c"] = "oops"
+    df.to_csv(tmp_path / "n.csv", index=False)
+    with pytest.raises(
+        DataError,
+        match=r"n.csv: column 'c' has 1 non-numeric value\(s\), first 'oops' at data row 7",
+    ):
+        load_dataset(tmp_path / "n.csv")
+
+
+def test_nonfinite_reported_or_dropped(tmp_path, xy):
+    X, y = xy
+    X = X.copy()
+    y = y.copy()
+    X[3, 2] = np.nan
+    y[10] = np.inf
+    np.savez(tmp_path / "bad.npz", X=X, y=y)
+    with pytest.raises(
+        DataError,
+        match=r"bad.npz: 1 NaN/inf value\(s\) in X at row\(s\) 3 in column\(s\) 2; 1 NaN/inf value\(s\) in y at row\(s\) 10",
+    ):
+        load_dataset(tmp_path / "bad.npz")
+    ds = load_dataset(tmp_path / "bad.npz", drop_nonfinite=True)
+    assert len(ds) == 48 and ds.meta["n_dropped_nonfinite"] == 2
+
+
+def test_length_mismatch_missing_file_and_type(tmp_path, xy):
+    X, y = xy
+    np.savez(tmp_path / "m.npz", X=X, y=y[:-1])
+    with pytest.raises(DataError, match="m.npz: X has 50 rows but y has 49"):
+        load_dataset(tmp_path / "m.npz")
+    with pytest.raises(DataError, match="nothere.csv: no such file"):
+        load_dataset(tmp_path / "nothere.csv")
+    (tmp_path / "d.txt").write_text("1,2")
+    with pytest.raises(DataError, match=r"d.txt: unsupported file type '.txt'"):
+        load_dataset(tmp_path / "d.txt")
+    np.savez(tmp_path / "o.npz", X=np.array([object()] * 5, dtype=object), y=y)
+    with pytest.raises(DataError, match="o.npz: cannot read without unpickling"):
+        load_dataset(tmp_path / "o.npz")
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    tr, va, te = split_indices(1000, (0.7, 0.15, 0.15), seed=1)
+    assert (len(tr), len(va), len(te)) == (700, 150, 150)
+    assert len(np.unique(np.concatenate([tr, va, te]))) == 1000
+    tr2, _, _ = split_indices(1000, (0.7, 0.15, 0.15), seed=1)
+    assert np.array_equal(tr, tr2)
+    assert not np.array_equal(tr, split_indices(1000, seed=2)[0])
+
+
+def test_split_rejects_bad_fractions_and_small_n():
+    with pytest.raises(DataError, match="must sum to 1"):
+        split_sizes(100, (0.7, 0.2, 0.2))
+    with pytest.raises(DataError, match="5 rows are too few for the split"):
+        split_sizes(5, (0.7, 0.15, 0.15))
+    assert split_sizes(20, (0.7, 0.15, 0.15)) == (14, 3, 3)
+
+
+def test_standardizer_uses_given_statistics_and_handles_constant_column():
+    rng = np.random.default_rng(0)
+    train = rng.normal(3, 2, size=(100, 5))
+    train[:, 4] = 7.0  # constant
+    s = Standardizer().fit(train)
+    z = s.transform(train)
+    assert np.allclose(z[:, :4].mean(axis=0), 0) and np.allclose(z[:, :4].std(axis=0), 1)
+    assert np.all(z[:, 4] == 0) and np.all(np.isfinite(z))
+    test = rng.normal(3, 2, size=(10, 5))
+    assert np.allclose(s.transform(test), (test - train.mean(0)) / s.scale)
+    assert np.allclose(s.inverse_transform(s.transform(test)), test)
+    s2 = Standardizer.from_dict(s.to_dict())
+    assert np.array_equal(s2.mean, s.mean) and np.array_equal(s2.scale, s.scale)
+
+
+def test_load_points(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(4, 5))
+    pd.DataFrame(X, columns=list("abcde")).to_csv(tmp_path / "q.csv", index=False)
+    assert np.allclose(load_points(tmp_path / "q.csv"), X)
+    np.savez(tmp_path / "q.npz", X=X)
+    assert np.array_equal(load_points(tmp_path / "q.npz"), X)
+    pd.DataFrame(X[:, :3]).to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataError, match="b.csv: need exactly 5 columns"):
+        load_points(tmp_path / "b.csv")

@@ -1,0 +1,212 @@
+import numpy as np
+import pytest
+import torch
+from interp5d import DataError, Interpolator, NotFittedError, get_function
+from interp5d.recipes import RECIPES, Recipe, get_recipe
+from interp5d.train import lr_schedule
+
+SMALL = {"epochs": 30, "batch_size": 64, "lr": 0.01, "val_every": 5}
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, f = get_function("synthetic5d").sample(600, seed=3)
+    return X[:400], y[:400], X[400:500], y[400:500], X[500:], y[500:]
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    Xtr, ytr, Xva, yva, _, _ = data
+    return Interpolator(SMALL, seed=1).fit(Xtr, ytr, Xva, yva)
+
+
+def test_constructor_stores_settings_only():
+    est = Interpolator("seed", seed=5, threads=2)
+    assert est.get_params()["recipe"] == "seed" and est.seed == 5
+    assert not hasattr(est, "model_")
+    with pytest.raises(NotFittedError):
+        est.predict(np.zeros(5))
+
+
+def test_fit_predict_shapes_and_learning(fitted, data):
+    *_, Xte, yte = data
+    pred = fitted.predict(Xte)
+    assert pred.shape == (100,) and pred.dtype == np.float64
+    one = fitted.predict(Xte[0])
+    assert isinstance(one, float) and one == pytest.approx(pred[0], rel=1e-6)
+    assert fitted.score(Xte, yte) > 0.5
+    h = fitted.history_
+    assert len(h["epoch"]) == 30 and len(h["train_loss"]) == 30
+    assert h["train_loss"][-1] < h["train_loss"][0]
+    val = [v for v in h["val_loss"] if not np.isnan(v)]
+    assert len(val) == 6  # every 5 epochs
+    assert fitted.status_ == "ok"
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros(4), np.zeros((3, 4)), np.zeros((2, 5, 1)), np.array([["a"] * 5])]
+)
+def test_predict_rejects_bad_shapes(fitted, bad):
+    with pytest.raises(DataError, match="query points"):
+        fitted.predict(bad)
+
+
+def test_predict_rejects_nonfinite(fitted):
+    X = np.zeros((3, 5))
+    X[1, 2] = np.nan
+    with pytest.raises(DataError, match=r"1 row\(s\) hold NaN/inf, e.g. rows \[1\]"):
+        fitted.predict(X)
+
+
+def test_predict_in_chunks_matches(fitted, data):
+    *_, Xte, _ = data
+    fitted_chunk = fitted.predict_chunk
+    try:
+        fitted.predict_chunk = 7
+        small = fitted.predict(Xte)
+    finally:
+        fitted.predict_chunk = fitted_chunk
+    assert np.allclose(small, fitted.predict(Xte))
+
+
+def test_save_load_round_trip(tmp_path, fitted, data):
+    *_, Xte, _ = data
+    p = tmp_path / "m.pt"
+    fitted.save(p)
+    loaded = Interpolator.load(p)
+    assert np.array_equal(loaded.predict(Xte), fitted.predict(Xte))
+    assert loaded.recipe_ == fitted.recipe_
+    blob = torch.load(p, weights_only=True)
+    assert set(blob) == {"state_dict", "metadata"}
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(DataError, match="junk.pt: not an interp5d model file"):
+        Interpolator.load(tmp_path / "junk.pt")
+
+
+def test_out_of_range_flag(fitted):
+    inside = (fitted.x_min_ + fitted.x_max_) / 2
+    outside = fitted.x_max_ + 1
+    assert fitted.out_of_range(np.stack([inside, outside])).tolist() == [False, True]
+
+
+def test_same_seed_bit_identical_other_seed_differs(data):
+    Xtr, ytr, Xva, yva, Xte, _ = data
+    a = Interpolator(SMALL, seed=4).fit(Xtr, ytr, Xva, yva)
+    b = Interpolator(SMALL, seed=4).fit(Xtr, ytr, Xva, yva)
+    c = Interpolator(SMALL, seed=5).fit(Xtr, ytr, Xva, yva)
+    for (k, ta), tb in zip(
+        a.model_.state_dict().items(), b.model_.state_dict().values(), strict=True
+    ):
+        assert torch.equal(ta, tb), k
+    assert np.array_equal(a.predict(Xte), b.predict(Xte))
+    assert a.history_ == b.history_
+    assert not np.array_equal(a.predict(Xte), c.predict(Xte))
+
+
+def test_divergence_is_recorded_not_raised(data):
+    Xtr, ytr, Xva, yva, Xte, _ = data
+    est = Interpolator({"lr": 1e12, "epochs": 50, "batch_size": 32}, seed=0)
+    est.fit(Xtr, ytr * 1e30, Xva, yva)
+    assert est.status_ == "diverged"
+    assert (
+        est.result_.diverged_epoch is not None
+        and est.result_.epochs_run == est.result_.diverged_epoch
+    )
+    assert not np.isfinite(est.history_["train_loss"][-1])
+
+
+def test_early_stopping_restores_best_weights(data):
+    Xtr, ytr, Xva, yva, _, _ = data
+    recipe = {"epochs": 400, "batch_size": 16, "lr": 0.05, "patience": 10, "val_every": 1}
+    est = Interpolator(recipe, seed=0).fit(Xtr, ytr, Xva, yva)
+    res = est.result_
+    assert res.status == "early_stopped"
+    assert res.epochs_run == res.best_epoch + 10
+    Xv = torch.as_tensor(est.x_scaler_.transform(Xva), dtype=torch.float32)
+    yv = torch.as_tensor(est.y_scaler_.transform(yva), dtype=torch.float32).reshape(-1, 1)
+    with torch.inference_mode():
+        restored = torch.nn.functional.mse_loss(est.model_(Xv), yv).item()
+    assert restored == pytest.approx(
+        min(v for v in est.history_["val_loss"] if np.isfinite(v)), rel=1e-5
+    )
+
+
+def test_configurable_architecture(data):
+    Xtr, ytr, *_ = data
+    est = Interpolator({"hidden": [8, 8, 4], "activation": "tanh", "epochs": 2}, seed=0).fit(
+        Xtr, ytr
+    )
+    linears = [m for m in est.model_ if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in linears] == [8, 8, 4, 1]
+    assert isinstance(est.model_[1], torch.nn.Tanh)
+
+
+def test_recipes_validate_and_seed_recipe_is_the_seed_study():
+    seed = RECIPES["seed"]
+    assert seed.hidden == (64, 32) and seed.activation == "relu" and seed.lr == 1e-3
+    assert seed.epochs == 100 and seed.batch_size is None and seed.schedule == "constant"
+    assert RECIPES["tuned"].hidden == (64, 32)
+    with pytest.raises(ValueError, match=r"unknown recipe key\(s\) \['epoch'\]"):
+        get_recipe({"epoch": 3})
+    with pytest.raises(ValueError, match="lr: must be > 0"):
+        Recipe(lr=0)
+    with pytest.raises(ValueError, match="unknown recipe 'fast'"):
+        get_recipe("fast")
+
+
+def test_lr_schedule_warmup_and_cosine():
+    r = Recipe(lr=0.1, epochs=10, schedule="cosine", warmup_epochs=2, min_lr=0.001)
+    lrs = lr_schedule(r, steps_per_epoch=3)
+    assert len(lrs) == 30
+    assert lrs[0] == pytest.approx(0.1 / 6) and lrs[5] == pytest.approx(0.1)
+    assert lrs[6] == pytest.approx(0.1) and lrs[-1] == pytest.approx(0.001)
+    assert all(a >= b for a, b in zip(lrs[6:], lrs[7:], strict=False))
+    assert set(lr_schedule(Recipe(lr=0.2, epochs=3), 2)) == {0.2}
+
+
+def test_validation_arguments_must_pair(data):
+    Xtr, ytr, Xva, _, _, _ = data
+    with pytest.raises(ValueError, match="give both X_val and y_val"):
+        Interpolator({"epochs": 1}).fit(Xtr, ytr, Xva)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "silu", "gelu"])
+def test_hand_written_backward_matches_autograd(activation):
+    from interp5d.model import build_mlp
+    from interp5d.train import _ACTIVATIONS, _forward, _forward_backward, _layer_views
+
+    torch.manual_seed(0)
+    model = build_mlp(5, (16, 8), activation)
+    x, y = torch.randn(40, 5), torch.randn(40, 1)
+    loss = torch.nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    expected = torch.nn.utils.parameters_to_vector(p.grad for p in model.parameters())
+
+    flat = torch.nn.utils.parameters_to_vector(model.parameters()).detach().clone()
+    grad = torch.zeros_like(flat)
+    act, act_grad = _ACTIVATIONS[activation]
+    sse = _forward_backward(
+        _layer_views(flat, model), _layer_views(grad, model), act, act_grad, x, y
+    )
+    assert sse.item() / 40 == pytest.approx(loss.item(), rel=1e-5)
+    torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        torch.testing.assert_close(_forward(_layer_views(flat, model), act, x), model(x))
+
+
+def test_flat_adam_matches_torch_adam():
+    from interp5d.train import FlatAdam
+
+    torch.manual_seed(0)
+    p_ref = torch.randn(30, requires_grad=True)
+    flat, grad = p_ref.detach().clone(), torch.zeros(30)
+    recipe = Recipe(lr=0.01, weight_decay=0.1, beta2=0.99)
+    ref = torch.optim.Adam([p_ref], lr=0.01, betas=(0.9, 0.99), weight_decay=0.1)
+    ours = FlatAdam(flat, grad, recipe, n_train=10)
+    for _ in range(5):
+        g = torch.randn(30)
+        p_ref.grad = g.clone()
+        ref.step()
+        grad.copy_(g)
+        ours.step(0.01)
+    torch.testing.assert_close(flat, p_ref.detach(), rtol=1e-5, atol=1e-7)

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+from interp5d import Dataset, PeakMemory, get_function, run_experiment
+from interp5d.metrics import oracle_metrics, r2_score, regression_metrics
+from interp5d.profiling import estimate_training_bytes, hwm_reset_supported
+
+
+def test_regression_metrics_by_hand():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    p = np.array([1.0, 2.0, 3.0, 6.0])
+    m = regression_metrics(y, p)
+    assert m["mse"] == 1.0 and m["rmse"] == 1.0 and m["mae"] == 0.5
+    assert m["r2"] == pytest.approx(1 - 4 / 5)
+    assert r2_score(y, y) == 1.0
+    assert np.isnan(r2_score(np.ones(3), np.zeros(3)))
+
+
+def test_oracle_metrics():
+    f = np.array([0.0, 1.0, 2.0, 3.0])
+    y = f + np.array([0.1, -0.1, 0.1, -0.1])
+    o = oracle_metrics(y, f, f)
+    assert o["oracle_r2"] == pytest.approx(r2_score(y, f)) and o["r2_vs_f"] == 1.0
+    assert oracle_metrics(y, f, None) == {"oracle_r2": None, "r2_vs_f": None}
+
+
+def _allocate_50mb():
+    import torch
+
+    t = torch.ones(50 * 1024**2 // 4)  # 50 MiB of float32, touched
+    del t
+
+
+@pytest.mark.parametrize("force_sampling", [False, True])
+def test_memory_meter_catches_a_known_allocation(force_sampling):
+    if not force_sampling and not hwm_reset_supported():
+        pytest.skip("no /proc/self/clear_refs here")
+    with PeakMemory(force_sampling=force_sampling) as m:
+        _allocate_50mb()
+        if force_sampling:
+            import time
+
+            time.sleep(0.005)  # the sampler needs the peak to last a few periods
+    assert m.peak_above_baseline_mb == pytest.approx(50, rel=0.10)
+    assert m.method.startswith("linux-vmhwm" if not force_sampling else "psutil-sampling")
+
+
+def test_training_estimate_grows_with_full_batch_only():
+    full = [estimate_training_bytes(n, n // 5, (64, 32), None)["activations"] for n in (700, 7000)]
+    mini = [estimate_training_bytes(n, n // 5, (64, 32), 64)["activations"] for n in (700, 7000)]
+    assert full[1] == pytest.approx(10 * full[0]) and mini[0] == mini[1]
+
+
+def test_run_experiment_record():
+    X, y, f = get_function("synthetic5d").sample(300, seed=0)
+    rec, est = run_experiment(
+        Dataset(X, y, f),
+        {"epochs": 5, "batch_size": 64},
+        seed=0,
+        latency_repeats=3,
+        throughput_points=1000,
+    )
+    for key in (
+        "train_time_s",
+        "time_per_epoch_s",
+        "train_peak_mb",
+        "predict_peak_mb",
+        "predict_latency_s",
+        "predict_throughput_per_s",
+        "predict_throughput_100k_per_s",
+        "mse",
+        "rmse",
+        "mae",
+        "r2",
+        "oracle_r2",
+        "r2_vs_f",
+        "train_estimate_mb",
+    ):
+        assert np.isfinite(rec[key]), key
+    assert rec["n_train"] + rec["n_val"] + rec["n_test"] == 300
+    assert rec["status"] == "ok" and rec["epochs_run"] == 5
+    assert rec["oracle_r2"] > 0.99 and rec["train_peak_mb"] >= 0

@@ -1,0 +1,297 @@
+"""End-to-end and incremental behaviour of the Snakemake workflow, on a tiny config."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import yaml
+from interp5d.plots_names import FIGURE_NAMES
+from interp5d.summary import RUN_COLUMNS
+
+from .conftest import REPO, SNAKEMAKE, copy_workflow, snakemake
+
+pytestmark = pytest.mark.workflow
+
+TINY = {
+    "functions": ["synthetic5d"],
+    "sizes": [60, 100],
+    "seeds": [1, 2],
+    "threads": 1,
+    "recipes": {
+        "seed": {"epochs": 3},
+        "tuned": {"epochs": 4, "batch_size": 16, "lr": 0.01, "schedule": "cosine"},
+    },
+}
+FIGURES = [f"figures/{n}.png" for n in (*FIGURE_NAMES, "learning_curves")]
+
+
+def planned(cwd, *args):
+    """Jobs per rule in Snakemake's own dry-run plan."""
+    res = snakemake(cwd, "-n", "--cores", "2", *args)
+    out = res.stdout + res.stderr
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def write_config(path, **changes):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    for key, value in changes.items():
+        cfg[key] = value
+    path.write_text(yaml.safe_dump(cfg))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    d = copy_workflow(tmp_path_factory.mktemp("tiny"))
+    write_config(d / "config.yaml")
+    snakemake(d, "--cores", "2")
+    return d
+
+
+def test_default_config_dry_run_plan():
+    plan = planned(REPO, "--directory", str(REPO), "--forceall")
+    assert plan == {
+        "all": 1,
+        "generate_dataset": 9,
+        "train_profile": 18,
+        "aggregate": 1,
+        "environment": 1,
+        "plot_summary": 3,
+        "plot_learning_curves": 1,
+    }
+
+
+def test_end_to_end_outputs(tiny_run):
+    d = tiny_run
+    for f in [
+        "results/summary.csv",
+        "results/summary_by_size.csv",
+        "results/summary.md",
+        "results/environment.json",
+        *FIGURES,
+    ]:
+        assert (d / f).stat().st_size > 0, f
+    runs = pd.read_csv(d / "results/summary.csv")
+    assert list(runs.columns) == RUN_COLUMNS
+    assert len(runs) == 1 * 2 * 2 * 2  # functions x sizes x recipes x seeds
+    assert set(runs["status"]) == {"ok"} and runs["r2"].notna().all()
+    assert (runs["oracle_r2"] > 0.99).all()
+    stats = pd.read_csv(d / "results/summary_by_size.csv")
+    assert len(stats) == 4 and (stats["n_runs"] == 2).all()
+    for col in ("r2_mean", "r2_std", "r2_min", "r2_max", "train_time_s_mean", "train_peak_mb_mean"):
+        assert col in stats.columns
+    md = (d / "results/summary.md").read_text()
+    for title in ("Training time", "Memory", "Accuracy", "seed: R²", "tuned: R²"):
+        assert title in md
+    env = json.loads((d / "results/environment.json").read_text())
+    assert env["logical_cores"] >= 1 and env["ram_gb"] > 0 and env["packages"]["torch"]
+    metrics = json.loads((d / "results/runs/synthetic5d/tuned/n60_seed1/metrics.json").read_text())
+    assert metrics["settings"]["recipe"]["batch_size"] == 16 and metrics["threads"] == 1
+    assert metrics["software"]["packages"]["torch"].startswith("2.13")
+    assert (d / "results/benchmarks/train_profile/synthetic5d/tuned/n60_seed1.tsv").exists()
+    log = (d / "results/logs/train_profile/synthetic5d/tuned/n60_seed1.log").read_text()
+    assert "epoch 1/4" in log and "training finished" in log
+    from PIL import Image
+
+    for f in FIGURES:
+        with Image.open(d / f) as im:
+            im.verify()
+            assert im.format == "PNG" and im.size[0] > 300
+
+
+def test_no_op_run_has_nothing_to_do(tiny_run):
+    res = snakemake(tiny_run, "--cores", "2")
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_changing_epochs_reruns_training_not_data(tiny_run, tmp_path):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["recipes"]["tuned"]["epochs"] = 5
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
+    assert plan == {
+        "train_profile": 4,
+        "aggregate": 1,
+        "plot_summary": 3,
+        "plot_learning_curves": 1,
+        "all": 1,
+    }
+
+
+def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
+    write_config(tmp_path / "c.yaml", sizes=[60, 100, 150])
+    plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
+    assert plan == {
+        "generate_dataset": 2,
+        "train_profile": 4,
+        "aggregate": 1,
+        "plot_summary": 3,
+        "plot_learning_curves": 1,
+        "all": 1,
+    }
+
+
+def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
+    write_config(tmp_path / "c.yaml", plots={"dpi": 80})
+    plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
+    assert plan == {"plot_summary": 3, "plot_learning_curves": 1, "all": 1}
+
+
+@pytest.mark.parametrize(
+    "module, expected",
+    [
+        ("plots.py", {"plot_summary": 3, "plot_learning_curves": 1, "all": 1}),
+        ("summary.py", {"aggregate": 1, "plot_summary": 3, "plot_learning_curves": 0, "all": 1}),
+        (
+            "train.py",
+            {
+                "train_profile": 8,
+                "aggregate": 1,
+                "plot_summary": 3,
+                "plot_learning_curves": 1,
+                "all": 1,
+            },
+        ),
+        (
+            "functions.py",
+            {
+                "generate_dataset": 4,
+                "train_profile": 8,
+                "aggregate": 1,
+                "plot_summary": 3,
+                "plot_learning_curves": 1,
+                "all": 1,
+            },
+        ),
+    ],
+)
+def test_editing_module_code_reruns_exactly_its_users(tiny_run, module, expected):
+    path = tiny_run / "workflow/scripts/interp5d" / module
+    original = path.read_text()
+    stat = path.stat()
+    try:
+        path.write_text(original + "\n# an edit\n")
+        plan = planned(tiny_run)
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert plan == {k: v for k, v in expected.items() if v}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"sizes": [-5]}, "-5 is less than the minimum of 1"),
+        ({"functions": ["nope"]}, "'nope' is not one of"),
+        ({"threads": 0}, "0 is less than the minimum of 1"),
+        ({"typo_key": 1}, "Additional properties are not allowed ('typo_key' was unexpected)"),
+        (
+            {"split": {"train": 0.7, "val": 0.2, "test": 0.2}},
+            "split: train + val + test must sum to 1",
+        ),
+        ({"sizes": [5]}, "sizes: 5 rows are too few for the split"),
+    ],
+)
+def test_bad_config_stops_before_any_job(tmp_path, change, message):
+    d = copy_workflow(tmp_path)
+    cfg = yaml.safe_load((d / "config.yaml").read_text())
+    cfg.update(change)
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(d, "--cores", "1", check=False)
+    assert res.returncode != 0
+    assert message in res.stdout + res.stderr
+    assert not (d / "results").exists()
+
+
+def test_bad_recipe_key_is_named(tmp_path):
+    d = copy_workflow(tmp_path)
+    cfg = yaml.safe_load((d / "config.yaml").read_text())
+    cfg["recipes"]["seed"]["hiden"] = [3]
+    cfg["recipes"]["tuned"]["hidden"] = []
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(d, "-n", "--cores", "1", check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and "hiden" in out
+
+
+def test_timed_jobs_hold_the_timed_resource():
+    profile = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
+    assert profile["resources"] == {"timed": 1}
+    res = snakemake(REPO, "-n", "--cores", "2", "--forceall", "--directory", str(REPO))
+    blocks = [b for b in res.stdout.split("\n\n") if "rule train_profile:" in b]
+    assert blocks and all("timed=1" in b for b in blocks)
+
+
+def test_diverged_run_is_kept_in_tables(tmp_path):
+    d = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg.update(sizes=[60], seeds=[1])
+    cfg["recipes"] = {"wild": {"epochs": 30, "lr": 1e10, "batch_size": 8}}
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    snakemake(d, "--cores", "2")
+    runs = pd.read_csv(d / "results/summary.csv")
+    assert runs["status"].tolist() == ["diverged"] and runs["diverged_epoch"].notna().all()
+    assert "1/1 diverged" in (d / "results/summary.md").read_text()
+    stats = pd.read_csv(d / "results/summary_by_size.csv")
+    assert stats["n_diverged"].tolist() == [1]
+
+
+def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path):
+    d = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["recipes"]["tuned"]["epochs"] = 200
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, "--cores", "2"],
+        cwd=d,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    runs = d / "results/runs"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(runs.rglob("metrics.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and its job, mid-run
+    proc.wait()
+    before = {p.relative_to(d).as_posix(): p.stat().st_mtime_ns for p in runs.rglob("metrics.json")}
+    assert 3 <= len(before) < 8, "the kill should land mid-run"
+    snakemake(d, "--unlock")  # a killed Snakemake leaves its lock, as after a crash
+    res = snakemake(d, "-n", "--cores", "2")
+    rerun = set(re.findall(r"output: (results/runs/\S+/metrics\.json)", res.stdout))
+    # finished jobs are kept; the rest, including any output whose job was cut off
+    # before Snakemake recorded it as complete, is planned again
+    kept = set(before) - rerun
+    assert kept and len(rerun) == 8 - len(kept)
+    snakemake(d, "--cores", "2")
+    after = {p.relative_to(d).as_posix(): p.stat().st_mtime_ns for p in runs.rglob("metrics.json")}
+    assert len(after) == 8
+    assert all(after[p] == before[p] for p in kept)
+    for p in after:
+        assert json.loads((d / p).read_text())["status"] == "ok"
+
+
+def test_lint_and_format():
+    res = snakemake(REPO, "--lint", "--directory", str(REPO), check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    fmt = subprocess.run(
+        [
+            str(REPO / ".venv/bin/snakefmt")
+            if (REPO / ".venv/bin/snakefmt").exists()
+            else "snakefmt",
+            "--check",
+            "Snakefile",
+            "workflow/rules",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stderr
