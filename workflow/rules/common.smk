@@ -11,6 +11,15 @@ except ConfigError as e:
     raise WorkflowError(str(e)) from None
 
 
+# Light steps run on the submitting host even with a cluster executor.
+localrules:
+    all,
+    aggregate,
+    environment,
+    plot_summary,
+    plot_learning_curves,
+
+
 wildcard_constraints:
     function="[A-Za-z0-9_]+",
     recipe="[A-Za-z0-9_-]+",
