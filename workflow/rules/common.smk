@@ -2,7 +2,7 @@ import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from interp5d.config import ConfigError, check_config
+from interp5d.config import ConfigError, check_config, dataset_options, sources
 from interp5d.plots_names import FIGURE_NAMES
 
 try:
@@ -16,6 +16,7 @@ localrules:
     all,
     aggregate,
     environment,
+    record_config,
     plot_summary,
     plot_learning_curves,
 
@@ -41,14 +42,39 @@ def module_files(*names):
 
 
 def run_keys():
-    """One dict of wildcards per training run in the study."""
+    """One dict of wildcards per training run in the study (functions and file datasets)."""
     return [
         dict(function=fn, recipe=r, n=n, seed=s)
-        for fn in config["functions"]
+        for fn, sizes in sources(config).items()
         for r in config["recipes"]
-        for n in config["sizes"]
+        for n in sizes
         for s in config["seeds"]
     ]
+
+
+def name_pattern(names):
+    """A wildcard constraint matching exactly these names (nothing when there are none)."""
+    return "|".join(names) or "(?!)"
+
+
+def dataset_file(wildcards):
+    return config["datasets"][wildcards.function]["path"]
+
+
+def dataset_settings(wildcards):
+    """The config subtree a subsampling job depends on."""
+    return dataset_options(config["datasets"][wildcards.function])
+
+
+def prediction_model(wildcards):
+    p = config["predictions"][wildcards.name]
+    return (
+        f"results/runs/{p['dataset']}/{p['recipe']}/n{p['n']}_seed{p['seed']}/model.pt"
+    )
+
+
+def prediction_points(wildcards):
+    return config["predictions"][wildcards.name]["points"]
 
 
 def run_files(name):
@@ -75,6 +101,8 @@ def all_outputs():
         "results/summary_by_size.csv",
         "results/summary.md",
         "results/environment.json",
+        "results/config.yaml",
+        *[f"results/predictions/{name}.csv" for name in config["predictions"]],
         "figures/learning_curves.png",
         *[f"figures/{name}.png" for name in FIGURE_NAMES],
     ]

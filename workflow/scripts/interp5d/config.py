@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .data import DataError, split_sizes
+from .data import DataError, load_dataset, load_points, split_sizes
 from .functions import FUNCTIONS
 from .recipes import Recipe
 
@@ -18,28 +18,85 @@ def split_fractions(config: dict[str, Any]) -> tuple[float, float, float]:
     return (s["train"], s["val"], s["test"])
 
 
+def dataset_options(spec: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of load_dataset for a file dataset's config entry."""
+    return {
+        "feature_columns": spec.get("feature_columns"),
+        "target_column": spec.get("target_column"),
+        "allow_pickle": spec.get("allow_pickle", False),
+        "drop_nonfinite": spec.get("drop_nonfinite", False),
+    }
+
+
+def sources(config: dict[str, Any]) -> dict[str, list[int]]:
+    """Every dataset of the study (synthetic functions, then files) with its sizes."""
+    out = {fn: list(config["sizes"]) for fn in config["functions"]}
+    for name, spec in config.get("datasets", {}).items():
+        out[name] = list(spec.get("sizes", config["sizes"]))
+    return out
+
+
 def check_config(config: dict[str, Any]) -> None:
-    """Raise ConfigError listing every problem, each naming its key and what is allowed."""
+    """Raise ConfigError listing every problem, each naming its key and what is allowed.
+
+    File datasets and query-point files are opened and validated here, so a missing
+    or malformed file stops the run before any job starts.
+    """
     problems: list[str] = []
     for fn in config["functions"]:
         if fn not in FUNCTIONS:
             problems.append(f"functions: unknown function {fn!r}; allowed: {sorted(FUNCTIONS)}")
     fractions = split_fractions(config)
-    if abs(sum(fractions) - 1.0) > 1e-9:
+    split_ok = abs(sum(fractions) - 1.0) <= 1e-9
+    if not split_ok:
         problems.append(
             f"split: train + val + test must sum to 1, got {' + '.join(map(str, fractions))}"
             f" = {sum(fractions):g}"
         )
-    else:
-        for n in config["sizes"]:
-            try:
-                split_sizes(n, fractions)
-            except DataError as e:
-                problems.append(f"sizes: {e}")
     for name, settings in config["recipes"].items():
         try:
             Recipe.from_dict(settings)
         except (ValueError, TypeError) as e:
             problems.append(f"recipes.{name}: {e}")
+    for name, spec in config.get("datasets", {}).items():
+        key = f"datasets.{name}"
+        if name in FUNCTIONS:
+            problems.append(f"{key}: the name is taken by a synthetic function; rename it")
+            continue
+        try:
+            rows = len(load_dataset(spec["path"], **dataset_options(spec)))
+        except DataError as e:
+            problems.append(f"{key}: {e}")
+            continue
+        too_big = [n for n in spec.get("sizes", config["sizes"]) if n > rows]
+        if too_big:
+            problems.append(
+                f"{key}: size(s) {too_big} exceed the {rows} usable rows of {spec['path']}; "
+                f"give the dataset its own `sizes` of at most {rows}"
+            )
+    if split_ok:
+        for name, sizes in sources(config).items():
+            for n in sizes:
+                try:
+                    split_sizes(n, fractions)
+                except DataError as e:
+                    where = "sizes" if name in config["functions"] else f"datasets.{name}.sizes"
+                    problems.append(f"{where}: {e}")
+    known = sources(config)
+    for name, spec in config.get("predictions", {}).items():
+        key = f"predictions.{name}"
+        if spec["dataset"] not in known:
+            problems.append(
+                f"{key}.dataset: unknown dataset {spec['dataset']!r}; allowed: {sorted(known)}"
+            )
+        if spec["recipe"] not in config["recipes"]:
+            problems.append(
+                f"{key}.recipe: unknown recipe {spec['recipe']!r}; "
+                f"allowed: {sorted(config['recipes'])}"
+            )
+        try:
+            load_points(spec["points"])
+        except DataError as e:
+            problems.append(f"{key}.points: {e}")
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))

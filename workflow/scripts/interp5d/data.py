@@ -226,6 +226,14 @@ def load_dataset(
     return Dataset(X, y, f, meta)
 
 
+def subsample(ds: Dataset, n: int, seed: int) -> Dataset:
+    """n rows drawn without replacement, seeded; the file's order otherwise kept."""
+    if n > len(ds):
+        raise DataError(f"{ds.meta.get('source', 'dataset')}: cannot draw {n} of {len(ds)} rows")
+    idx = np.sort(np.random.default_rng(seed).choice(len(ds), size=n, replace=False))
+    return ds.subset(idx)
+
+
 def load_points(path: str | Path, *, feature_columns: list[str] | None = None) -> np.ndarray:
     """Load query points (m, 5) from .npz (array 'X') or .csv (five numeric columns)."""
     path = Path(path)

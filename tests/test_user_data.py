@@ -1,0 +1,181 @@
+"""Your own data: file datasets in the study, predictions (rule and CLI), the HTML report."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from interp5d import Interpolator, get_function
+from interp5d.data import load_points
+
+from .conftest import REPO, copy_workflow, snakemake
+from .test_workflow import TINY, planned
+
+pytestmark = pytest.mark.workflow
+
+
+def make_files(d):
+    """The same 120 noisy rows of friedman1 as .csv (named columns), .npz and .pkl."""
+    X, y, _ = get_function("friedman1").sample(120, seed=9)
+    cols = ["a", "b", "c", "d", "e"]
+    frame = pd.DataFrame(X, columns=cols).assign(target=y, note="x")
+    frame.to_csv(d / "mine.csv", index=False)
+    np.savez(d / "mine.npz", X=X, y=y)
+    (d / "mine.pkl").write_bytes(pickle.dumps({"X": X, "y": y}))
+    pts = np.vstack([X[:4], [[2.0, 0.5, 0.5, 0.5, 0.5]]])  # the last one is out of range
+    pd.DataFrame(pts, columns=cols).to_csv(d / "points.csv", index=False)
+    return X, y
+
+
+def user_config(**extra):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg.update(sizes=[60], seeds=[1])
+    cfg["recipes"] = {"tuned": TINY["recipes"]["tuned"]}
+    cfg["datasets"] = {
+        "csvdata": {"path": "mine.csv", "sizes": [60, 100],
+                    "feature_columns": ["a", "b", "c", "d", "e"], "target_column": "target"},
+        "npzdata": {"path": "mine.npz"},
+        "pkldata": {"path": "mine.pkl", "allow_pickle": True},
+    }
+    cfg["predictions"] = {
+        "mine": {"dataset": "csvdata", "n": 100, "recipe": "tuned", "seed": 1,
+                 "points": "points.csv"}
+    }
+    cfg.update(extra)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def user_run(tmp_path_factory):
+    d = copy_workflow(tmp_path_factory.mktemp("user"))
+    make_files(d)
+    (d / "config.yaml").write_text(yaml.safe_dump(user_config()))
+    snakemake(d, "--cores", "2")
+    return d
+
+
+def test_file_datasets_run_beside_functions(user_run):
+    runs = pd.read_csv(user_run / "results/summary.csv")
+    got = sorted(zip(runs["function"], runs["n_samples"], strict=True))
+    assert got == [("csvdata", 60), ("csvdata", 100), ("npzdata", 60), ("pkldata", 60),
+                   ("synthetic5d", 60)]
+    files = runs[runs["function"] != "synthetic5d"]
+    assert files["oracle_r2"].isna().all() and files["r2_vs_f"].isna().all()
+    assert runs[runs["function"] == "synthetic5d"]["oracle_r2"].notna().all()
+    md = (user_run / "results/summary.md").read_text()
+    assert md.count("Noise ceiling: not known for a dataset from a file.") == 3
+    # the same rows, the same seed: the three formats give the same subsample and model
+    r2 = runs.set_index("function")["r2"]
+    assert r2["npzdata"] == r2["pkldata"] == runs.query("function == 'csvdata' and n_samples == 60")["r2"].item()
+
+
+def test_subsample_is_seeded_without_replacement(user_run):
+    with np.load(user_run / "results/data/csvdata/n100_seed1.npz") as z:
+        sub = z["X"]
+    full = pd.read_csv(user_run / "mine.csv")[["a", "b", "c", "d", "e"]].to_numpy()
+    rows = [np.flatnonzero((full == r).all(axis=1)) for r in sub]
+    assert all(len(r) == 1 for r in rows) and len({int(r[0]) for r in rows}) == 100
+
+
+def test_predict_rule_matches_the_model(user_run):
+    out = pd.read_csv(user_run / "results/predictions/mine.csv")
+    assert list(out.columns) == ["x1", "x2", "x3", "x4", "x5", "prediction", "out_of_range"]
+    est = Interpolator.load(user_run / "results/runs/csvdata/tuned/n100_seed1/model.pt")
+    pts = load_points(user_run / "points.csv")
+    assert np.allclose(out["prediction"], est.predict(pts), rtol=1e-12)
+    assert out["out_of_range"].tolist() == [False, False, False, False, True]
+
+
+def test_cli_fit_and_predict_round_trip(user_run, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow/scripts")}
+    cli = [sys.executable, "-m", "interp5d"]
+    fit = subprocess.run(
+        [*cli, "fit", "--data", str(user_run / "mine.pkl"), "--allow-pickle", "--out",
+         str(tmp_path / "m.pt"), "--recipe", "seed", "--seed", "3"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert '"status": "ok"' in fit.stdout and '"r2"' in fit.stdout
+    pred = subprocess.run(
+        [*cli, "predict", "--model", str(tmp_path / "m.pt"), "--points",
+         str(user_run / "points.csv"), "--out", str(tmp_path / "p.csv")],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert "1 of 5 point(s) lie outside the training range" in pred.stderr
+    est = Interpolator.load(tmp_path / "m.pt")
+    got = pd.read_csv(tmp_path / "p.csv")
+    assert np.allclose(got["prediction"], est.predict(load_points(user_run / "points.csv")))
+    bad = subprocess.run([*cli, "fit", "--data", str(user_run / "mine.pkl"), "--out", "x.pt"],
+                         capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "mine.pkl: pickle files run code" in bad.stderr
+    helptext = subprocess.run([*cli, "predict", "--help"], capture_output=True, text=True,
+                              env=env, check=True).stdout
+    assert "--points" in helptext and "out_of_range" in helptext
+
+
+def test_changed_file_reruns_exactly_its_jobs(user_run):
+    path = user_run / "mine.npz"
+    original, st = path.read_bytes(), path.stat()
+    try:
+        with np.load(path) as z:
+            np.savez(path, X=z["X"], y=z["y"] + 1.0)  # the file changes on disk
+        plan = planned(user_run)
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert plan == {"subsample_dataset": 1, "train_profile": 1, "aggregate": 1,
+                    "plot_summary": 3, "plot_learning_curves": 1, "all": 1}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["datasets"]["npzdata"].update(path="gone.npz"), "datasets.npzdata: gone.npz: no such file"),
+        (lambda c: c["datasets"]["pkldata"].update(allow_pickle=False), "datasets.pkldata: mine.pkl: pickle files run code"),
+        (lambda c: c["datasets"]["csvdata"].update(sizes=[500]), "datasets.csvdata: size(s) [500] exceed the 120 usable rows of mine.csv"),
+        (lambda c: c["datasets"]["csvdata"].pop("feature_columns"), "datasets.csvdata: mine.csv: need exactly 5 feature columns, got 6"),
+        (lambda c: c["datasets"]["csvdata"].update(feature_columns=list("abcd") + ["note"]), "datasets.csvdata: mine.csv: column 'note' has 120 non-numeric value(s), first 'x' at data row 0"),
+        (lambda c: c["datasets"]["csvdata"].update(target_column="z"), "datasets.csvdata: mine.csv: target column 'z' not found"),
+        (lambda c: c["predictions"]["mine"].update(recipe="fast"), "predictions.mine.recipe: unknown recipe 'fast'"),
+        (lambda c: c["predictions"]["mine"].update(points="nope.csv"), "predictions.mine.points: nope.csv: no such file"),
+    ],
+)
+def test_bad_files_stop_the_run_before_any_job(tmp_path, change, message):
+    d = copy_workflow(tmp_path)
+    make_files(d)
+    cfg = user_config()
+    change(cfg)
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(d, "--cores", "1", check=False)
+    assert res.returncode != 0
+    assert message in res.stdout + res.stderr
+    assert not (d / "results").exists()
+
+
+def test_bad_values_in_a_file_are_located(tmp_path):
+    d = copy_workflow(tmp_path)
+    make_files(d)
+    X, y = np.load(d / "mine.npz")["X"], np.load(d / "mine.npz")["y"]
+    X[5, 1] = np.nan
+    np.savez(d / "mine.npz", X=X, y=y)
+    (d / "config.yaml").write_text(yaml.safe_dump(user_config()))
+    res = snakemake(d, "--cores", "1", check=False)
+    assert "datasets.npzdata: mine.npz: 1 NaN/inf value(s) in X at row(s) 5 in column(s) 1" in res.stdout + res.stderr
+    cfg = user_config()
+    cfg["datasets"]["npzdata"]["drop_nonfinite"] = True
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert "subsample_dataset" in planned(d)
+
+
+def test_report_holds_every_figure_and_table(user_run):
+    snakemake(user_run, "--report", "report.html")
+    html = (user_run / "report.html").read_text()
+    for name in ("training_time_vs_dataset_size.png", "memory_usage_vs_dataset_size.png",
+                 "accuracy_metrics_vs_dataset_size.png", "learning_curves.png", "summary.csv",
+                 "summary_by_size.csv", "summary.md", "environment.json", "config.yaml",
+                 "mine.csv"):
+        assert name in html, name
+    assert "noise ceiling" in html and "VmHWM" in html

@@ -1,0 +1,19 @@
+rule predict:
+    input:
+        model=prediction_model,
+        points=prediction_points,
+        code=module_files(
+            "data", "interpolator", "model", "predict", "recipes", "train"
+        ),
+    output:
+        csv=report(
+            "results/predictions/{name}.csv",
+            caption="../report/predictions.rst",
+            category="Predictions",
+        ),
+    log:
+        "results/logs/predict/{name}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/predict.py"

@@ -1,0 +1,29 @@
+"""Predictions for a file of query points, as a table: inputs, prediction, out-of-range flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .data import load_points
+from .interpolator import Interpolator
+
+FEATURES = [f"x{i}" for i in range(1, 6)]
+
+
+def prediction_frame(est: Interpolator, X) -> pd.DataFrame:
+    """The query points (x1..x5), the prediction, and whether each lies outside the
+    box spanned by the training inputs (predicted all the same: extrapolation)."""
+    frame = pd.DataFrame(X, columns=FEATURES)
+    frame["prediction"] = est.predict(X)
+    frame["out_of_range"] = est.out_of_range(X)
+    return frame
+
+
+def predict_file(model: str | Path, points: str | Path, out: str | Path) -> pd.DataFrame:
+    """Load a saved model and query points (.npz or .csv), write the predictions CSV."""
+    est = Interpolator.load(model)
+    frame = prediction_frame(est, load_points(points))
+    frame.to_csv(out, index=False)
+    return frame

@@ -1,0 +1,14 @@
+"""Snakemake script: predictions of one trained model for a file of query points."""
+
+from interp5d.logs import start_job_log
+from interp5d.predict import predict_file
+
+snakemake = globals()["snakemake"]
+log = start_job_log(snakemake.log[0])
+frame = predict_file(snakemake.input.model, snakemake.input.points, snakemake.output.csv)
+log.info(
+    "predicted %d points with %s; %d outside the training range",
+    len(frame),
+    snakemake.input.model,
+    int(frame["out_of_range"].sum()),
+)
