@@ -3,7 +3,7 @@ import pytest
 import torch
 from interp5d import DataError, Interpolator, NotFittedError, get_function
 from interp5d.recipes import RECIPES, Recipe, get_recipe
-from interp5d.train import lr_schedule
+from interp5d.train import LRSchedule
 
 SMALL = {"epochs": 30, "batch_size": 64, "lr": 0.01, "val_every": 5}
 
@@ -156,12 +156,13 @@ def test_recipes_validate_and_seed_recipe_is_the_seed_study():
 
 def test_lr_schedule_warmup_and_cosine():
     r = Recipe(lr=0.1, epochs=10, schedule="cosine", warmup_epochs=2, min_lr=0.001)
-    lrs = lr_schedule(r, steps_per_epoch=3)
-    assert len(lrs) == 30
+    lr_at = LRSchedule(r, steps_per_epoch=3, epochs=10)
+    lrs = [lr_at(s) for s in range(30)]
     assert lrs[0] == pytest.approx(0.1 / 6) and lrs[5] == pytest.approx(0.1)
     assert lrs[6] == pytest.approx(0.1) and lrs[-1] == pytest.approx(0.001)
     assert all(a >= b for a, b in zip(lrs[6:], lrs[7:], strict=False))
-    assert set(lr_schedule(Recipe(lr=0.2, epochs=3), 2)) == {0.2}
+    const = LRSchedule(Recipe(lr=0.2, epochs=3), 2, 3)
+    assert {const(s) for s in range(6)} == {0.2}
 
 
 def test_validation_arguments_must_pair(data):

@@ -48,6 +48,8 @@ def test_training_estimate_grows_with_full_batch_only():
     full = [estimate_training_bytes(n, n // 5, (64, 32), None)["activations"] for n in (700, 7000)]
     mini = [estimate_training_bytes(n, n // 5, (64, 32), 64)["activations"] for n in (700, 7000)]
     assert full[1] == pytest.approx(10 * full[0]) and mini[0] == mini[1]
+    parts = estimate_training_bytes(7000, 1500, (64, 32), 256)
+    assert parts["total"] == sum(v for k, v in parts.items() if k not in ("total", "data"))
 
 
 def test_run_experiment_record():

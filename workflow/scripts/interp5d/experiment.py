@@ -33,16 +33,19 @@ def run_experiment(
 
     Timings: perf_counter around the training loop alone; prediction latency is
     the median over `latency_repeats` single-point calls; throughputs are medians
-    of repeated batched calls. Memory: peak RSS above each phase's baseline. A
+    of repeated batched calls. Memory: peak RSS above each phase's baseline, the
+    training phase being the training loop (as for time) and the prediction phase
+    one predict call on the test split. A
     short untimed warm-up fit first pays torch's one-off start-up costs (thread
     pool, kernels), so they count in neither time nor memory.
     """
     rec = get_recipe(recipe)
     tr, va, te = split_indices(len(ds), split, seed)
     warm_up(rec, threads)
-    est = Interpolator(recipe=rec, seed=seed, threads=threads, log_every_s=log_every_s)
-    with PeakMemory() as mem_train:
-        est.fit(ds.X[tr], ds.y[tr], ds.X[va], ds.y[va])
+    est = Interpolator(
+        recipe=rec, seed=seed, threads=threads, log_every_s=log_every_s, measure_memory=True
+    )
+    est.fit(ds.X[tr], ds.y[tr], ds.X[va], ds.y[va])
     with PeakMemory() as mem_pred:
         pred = est.predict(ds.X[te])
     res = est.result_
@@ -53,7 +56,9 @@ def run_experiment(
     t_test = median_time(lambda: est.predict(ds.X[te]), repeats=5)
     t_big = median_time(lambda: est.predict(x_big), repeats=3)
 
-    est_train = estimate_training_bytes(len(tr), len(va), rec.hidden, rec.batch_size)
+    est_train = estimate_training_bytes(
+        len(tr), len(va), rec.hidden, rec.batch_size, rec.activation
+    )
     record: dict[str, Any] = {
         "n_samples": len(ds),
         "n_train": len(tr),
@@ -69,7 +74,7 @@ def run_experiment(
         "train_time_s": res.train_time_s,
         "time_per_epoch_s": res.train_time_s / res.epochs_run,
         "train_start_unix": time.time(),
-        **mem_train.as_dict("train"),
+        **est.train_memory_,
         **{k: v for k, v in mem_pred.as_dict("predict").items() if k != "memory_method"},
         "train_estimate_mb": est_train["total"] / MB,
         "train_estimate_parts_mb": {k: v / MB for k, v in est_train.items()},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from .data import DataError, Standardizer, validate_xy
 from .functions import N_FEATURES
 from .metrics import r2_score
 from .model import build_mlp, pick_device
+from .profiling import PeakMemory
 from .recipes import Recipe, get_recipe
 from .train import TrainResult, fit_model
 
@@ -28,8 +30,9 @@ class Interpolator:
 
     The constructor only stores settings: a recipe (name, dict or Recipe), the
     seed, the torch thread count (None leaves torch's default), the device
-    ('cpu', 'cuda' or 'auto'), the rows per prediction chunk and how often to log
-    training progress (None: never). Work happens in fit.
+    ('cpu', 'cuda' or 'auto'), the rows per prediction chunk, how often to log
+    training progress (None: never) and whether to measure the training loop's peak
+    memory (then in `train_memory_`). Work happens in fit.
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class Interpolator:
         device: str = "cpu",
         predict_chunk: int = 65536,
         log_every_s: float | None = None,
+        measure_memory: bool = False,
     ) -> None:
         self.recipe = recipe
         self.seed = seed
@@ -47,6 +51,7 @@ class Interpolator:
         self.device = device
         self.predict_chunk = predict_chunk
         self.log_every_s = log_every_s
+        self.measure_memory = measure_memory
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -56,6 +61,7 @@ class Interpolator:
             "device": self.device,
             "predict_chunk": self.predict_chunk,
             "log_every_s": self.log_every_s,
+            "measure_memory": self.measure_memory,
         }
 
     # -- training -----------------------------------------------------------------
@@ -90,9 +96,12 @@ class Interpolator:
         self.model_ = build_mlp(N_FEATURES, recipe.hidden, recipe.activation).to(device)
         Xt, yt = self._tensors(X, y, device)
         Xv, yv = (None, None) if X_val is None else self._tensors(X_val, y_val, device)
-        result: TrainResult = fit_model(
-            self.model_, Xt, yt, Xv, yv, recipe, generator, self.log_every_s
-        )
+        meter = PeakMemory() if self.measure_memory else contextlib.nullcontext()
+        with meter:
+            result: TrainResult = fit_model(
+                self.model_, Xt, yt, Xv, yv, recipe, generator, self.log_every_s
+            )
+        self.train_memory_ = meter.as_dict("train") if self.measure_memory else None
         self.model_.eval()
         self.result_ = result
         self.n_train_ = len(X)

@@ -118,21 +118,39 @@ def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> 
 
 
 def estimate_training_bytes(
-    n_train: int, n_val: int, hidden: Sequence[int], batch_size: int | None, n_in: int = 5
+    n_train: int,
+    n_val: int,
+    hidden: Sequence[int],
+    batch_size: int | None,
+    activation: str = "relu",
+    n_in: int = 5,
+    val_chunk: int = 512,
 ) -> dict[str, int]:
-    """Analytic float32 footprint of training: data tensors, parameters with their
-    gradients and Adam's two moments, and one batch's activations (forward values
-    and their gradients)."""
+    """Analytic float32 footprint of the training loop (the data tensors already exist).
+
+    Parameters with gradients, Adam's two moments and a best-weights copy; the epoch's
+    int32 permutation (mini-batch); one batch's gathered inputs and activations: the
+    forward pass keeps each hidden layer's output (and its input too unless the
+    activation works in place, as relu does), and the backward pass holds about
+    three of the widest layer's gradients at once; a validation chunk's forward pass.
+    `data` is reported beside the total, not in it.
+    """
     f32 = 4
     widths = [n_in, *hidden, 1]
     n_params = sum((a + 1) * b for a, b in itertools.pairwise(widths))
-    batch = n_train if batch_size is None else min(batch_size, n_train)
-    data = (n_train + n_val) * (n_in + 1) * f32
-    params = 4 * n_params * f32  # weights, gradients, Adam exp_avg and exp_avg_sq
-    # per hidden layer: pre-activation, activation and their gradients; plus the
-    # input gather of a mini-batch and the output with its gradient
-    act = batch * (4 * sum(hidden) + (n_in + 1) * 2 + 2) * f32
-    return {"data": data, "params": params, "activations": act, "total": data + params + act}
+    full = batch_size is None or batch_size >= n_train
+    batch = n_train if full else batch_size
+    per_row = (1 if activation == "relu" else 2) * sum(hidden) + 3 * max(hidden) + 2
+    gather = 0 if full else batch * (n_in + 1) * f32
+    parts = {
+        "params": 5 * n_params * f32,
+        "permutation": 0 if full else n_train * 4,
+        "activations": batch * per_row * f32 + gather,
+        "validation": min(n_val, val_chunk) * (2 * max(hidden) + 2) * f32,
+    }
+    parts["total"] = sum(parts.values())
+    parts["data"] = (n_train + n_val) * (n_in + 1) * f32
+    return parts
 
 
 def estimate_prediction_bytes(

@@ -48,22 +48,25 @@ class FlatAdam:
         self.params.addcdiv_(self.m, denom, value=-lr / (1 - self.beta1**self.t))
 
 
-def lr_schedule(recipe: Recipe, steps_per_epoch: int, epochs: int | None = None) -> list[float]:
-    """Learning rate for every step: linear warm-up, then constant or cosine decay."""
-    total = (recipe.epochs if epochs is None else epochs) * steps_per_epoch
-    warm = recipe.warmup_epochs * steps_per_epoch
-    lrs = []
-    for step in range(total):
-        if step < warm:
-            lrs.append(recipe.lr * (step + 1) / warm)
-        elif recipe.schedule == "cosine":
-            t = (step - warm) / max(1, total - warm - 1)
-            lrs.append(
-                recipe.min_lr + 0.5 * (recipe.lr - recipe.min_lr) * (1 + math.cos(math.pi * t))
-            )
-        else:
-            lrs.append(recipe.lr)
-    return lrs
+class LRSchedule:
+    """Learning rate of each step: linear warm-up, then constant or cosine decay to min_lr.
+
+    Computed per step rather than stored, so memory does not grow with the step count.
+    """
+
+    def __init__(self, recipe: Recipe, steps_per_epoch: int, epochs: int) -> None:
+        self.recipe = recipe
+        self.total = epochs * steps_per_epoch
+        self.warm = recipe.warmup_epochs * steps_per_epoch
+
+    def __call__(self, step: int) -> float:
+        r = self.recipe
+        if step < self.warm:
+            return r.lr * (step + 1) / self.warm
+        if r.schedule == "cosine":
+            t = (step - self.warm) / max(1, self.total - self.warm - 1)
+            return r.min_lr + 0.5 * (r.lr - r.min_lr) * (1 + math.cos(math.pi * t))
+        return r.lr
 
 
 # The MLP is trained without autograd: one flat parameter vector, the forward pass
@@ -138,7 +141,7 @@ def fit_model(
     bs = n if recipe.batch_size is None else min(recipe.batch_size, n)
     steps = math.ceil(n / bs)
     epochs = max(recipe.epochs, math.ceil(recipe.min_steps / steps))
-    lrs = lr_schedule(recipe, steps, epochs)
+    lr_at = LRSchedule(recipe, steps, epochs)
     flat = nn.utils.parameters_to_vector(model.parameters()).detach().clone()
     flat_grad = torch.zeros_like(flat)
     layers, grads = _layer_views(flat, model), _layer_views(flat_grad, model)
@@ -153,24 +156,29 @@ def fit_model(
 
     start = last_log = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        if steps > 1:  # one shuffled copy per epoch; the batches are slices of it
-            order = torch.randperm(n, generator=generator, device=X.device)
-            Xs, ys = X[order], y[order]
-        else:
-            Xs, ys = X, y
+        # a fresh permutation (int32) per epoch; each batch is gathered from it, so memory
+        # does not grow with n beyond the permutation itself
+        order = (
+            torch.randperm(n, generator=generator, device=X.device, dtype=torch.int32)
+            if steps > 1
+            else None
+        )
         total = torch.zeros((), device=X.device)
         for i in range(steps):
-            xb, yb = Xs[i * bs : (i + 1) * bs], ys[i * bs : (i + 1) * bs]
+            if order is None:
+                xb, yb = X, y
+            else:
+                idx = order[i * bs : (i + 1) * bs]
+                xb, yb = X.index_select(0, idx), y.index_select(0, idx)
             total += _forward_backward(layers, grads, act, act_grad, xb, yb)
-            opt.step(lrs[(epoch - 1) * steps + i])
+            opt.step(lr_at((epoch - 1) * steps + i))
         epoch_loss = (total / n).item()  # one host sync per epoch, not per step
         train_loss[epoch - 1] = epoch_loss
         if not math.isfinite(epoch_loss):
             status, diverged_epoch = "diverged", epoch
             break
         if has_val and (epoch % recipe.val_every == 0 or epoch == epochs):
-            with torch.no_grad():
-                v = (_forward(layers, act, X_val) - y_val).square_().mean().item()
+            v = _chunked_mse(layers, act, X_val, y_val)
             val_loss.append((epoch, v))
             if v < best_val - recipe.min_delta:
                 best_val, best_epoch = v, epoch
@@ -210,10 +218,16 @@ def fit_model(
     )
 
 
-def evaluate_mse(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-    model.eval()
-    with torch.inference_mode():
-        return nn.functional.mse_loss(model(X), y).item()
+VAL_CHUNK = 512  # rows per validation forward pass: bounded memory whatever n
+
+
+def _chunked_mse(layers, act, X: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        sse = sum(
+            (_forward(layers, act, X[i : i + VAL_CHUNK]) - y[i : i + VAL_CHUNK]).square_().sum()
+            for i in range(0, len(X), VAL_CHUNK)
+        )
+    return (sse / len(X)).item()
 
 
 def _log_progress(epoch: int, epochs: int, train: float, val: list, elapsed: float) -> None:
