@@ -32,8 +32,12 @@ report: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/recipes.py
 
+# The Slurm test cluster is torn down whatever happens (failure, Ctrl-C); in here the
+# cluster test fails, rather than skips, when Slurm is not up.
 test-cluster: $(BIN)/.installed
-	tests/cluster/slurm_up.sh && { PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m cluster; rc=$$?; tests/cluster/slurm_down.sh; exit $$rc; }
+	trap 'tests/cluster/slurm_down.sh || exit 1' EXIT; trap 'exit 130' INT TERM; \
+	tests/cluster/slurm_up.sh && \
+	SLURM_TEST_REQUIRED=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m cluster
 
 clean:
 	rm -rf results/* figures/* .snakemake report.html

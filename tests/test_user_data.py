@@ -175,7 +175,7 @@ def test_report_holds_every_figure_and_table(user_run):
     html = (user_run / "report.html").read_text()
     for name in ("training_time_vs_dataset_size.png", "memory_usage_vs_dataset_size.png",
                  "accuracy_metrics_vs_dataset_size.png", "learning_curves.png", "summary.csv",
-                 "summary_by_size.csv", "summary.md", "environment.json", "config.yaml",
+                 "summary_by_size.csv", "summary.md", "environment.json", "weight_decay_n",
                  "mine.csv"):
         assert name in html, name
     assert "noise ceiling" in html and "VmHWM" in html

@@ -82,7 +82,8 @@ def cluster():
     except subprocess.TimeoutExpired:
         _unavailable("the Slurm controller does not answer")
     if parts.returncode or conf.returncode:
-        _unavailable(f"Slurm is not up: {parts.stderr.strip() or conf.stderr.strip()}")
+        err = (parts.stderr.strip() or conf.stderr.strip() or "?").splitlines()[-1]
+        _unavailable(f"Slurm is not up ({err})")
     default = [p.split("|")[0].rstrip("*") for p in parts.stdout.split() if "*|up" in p]
     if not default:
         _unavailable(f"no default partition that is up: {parts.stdout!r}")
@@ -141,9 +142,21 @@ def _expected_request(profile: dict, rule: str) -> dict[str, str]:
     res = {**profile["default-resources"], **profile.get("set-resources", {}).get(rule, {})}
     return {
         "cpu": str(profile.get("set-threads", {}).get(rule, 1)),
-        "mem": f"{res['mem_mb']}M",
+        "mem": int(res["mem_mb"]),
         "TimeLimit": str(res["runtime"]),
     }
+
+
+def _failure_report(d: Path, log: str) -> str:
+    """The end of Snakemake's log, then the job logs that hold an error."""
+    parts = ["\n".join(log.splitlines()[-60:])]
+    for f in sorted(
+        [*(d / ".snakemake/slurm_logs").rglob("*.log"), *(d / "results/logs").rglob("*")]
+    ):
+        text = f.read_text(errors="replace") if f.is_file() else ""
+        if re.search(r"Error|Traceback|error:", text):
+            parts.append(f"----- {f.relative_to(d)} -----\n" + "\n".join(text.splitlines()[-40:]))
+    return "\n".join(parts)
 
 
 def _outputs(d: Path) -> list[str]:
@@ -161,9 +174,10 @@ def test_study_on_slurm_matches_local_run(cluster, tmp_path):
     plan = _plan(d)
     start = len(cluster["jobcomp"].read_text().splitlines()) if cluster["jobcomp"].exists() else 0
     t0 = time.monotonic()
-    res = snakemake(d, "--workflow-profile", "profiles/slurm-test", timeout=900)
+    res = snakemake(d, "--workflow-profile", "profiles/slurm-test", timeout=900, check=False)
     slurm_s = time.monotonic() - t0
     log = res.stdout + res.stderr
+    assert res.returncode == 0, _failure_report(d, log)
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
 
     # Snakemake's view: which rules it sent to Slurm, and the Slurm id of each job
@@ -197,7 +211,8 @@ def test_study_on_slurm_matches_local_run(cluster, tmp_path):
         assert rec["Partition"] == cluster["partition"], rec
         assert Path(rec["WorkDir"]).resolve() == d.resolve(), rec
         tres = dict(kv.split("=") for kv in rec["Tres"].split(","))
-        got = {"cpu": tres["cpu"], "mem": tres["mem"], "TimeLimit": rec["TimeLimit"]}
+        mem = int(tres["mem"][:-1]) * {"M": 1, "G": 1024, "T": 1024**2}[tres["mem"][-1]]
+        got = {"cpu": tres["cpu"], "mem": mem, "TimeLimit": rec["TimeLimit"]}
         assert got == _expected_request(profile, rule), (rule, rec)
 
     # every run's outputs were written inside the Slurm job of that run

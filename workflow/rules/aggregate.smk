@@ -43,20 +43,3 @@ rule environment:
         settings={"threads": config["threads"], "repo": workflow.basedir},
     script:
         "../scripts/environment.py"
-
-
-rule record_config:
-    output:
-        yaml=report(
-            "results/config.yaml",
-            caption="../report/config.rst",
-            category="Environment",
-        ),
-    log:
-        "results/logs/record_config.log",
-    conda:
-        ENV
-    params:
-        settings=config,
-    script:
-        "../scripts/record_config.py"

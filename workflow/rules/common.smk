@@ -16,7 +16,6 @@ localrules:
     all,
     aggregate,
     environment,
-    record_config,
     plot_summary,
     plot_learning_curves,
 
@@ -101,7 +100,6 @@ def all_outputs():
         "results/summary_by_size.csv",
         "results/summary.md",
         "results/environment.json",
-        "results/config.yaml",
         *[f"results/predictions/{name}.csv" for name in config["predictions"]],
         "figures/learning_curves.png",
         *[f"figures/{name}.png" for name in FIGURE_NAMES],
