@@ -1,6 +1,7 @@
 rule aggregate:
     input:
         metrics=run_files("metrics.json"),
+        benchmarks=run_benchmarks(),
         code=module_files("summary"),
     output:
         runs=report(

@@ -4,6 +4,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from interp5d.config import ConfigError, check_config, dataset_options, sources
 from interp5d.plots_names import FIGURE_NAMES
+from interp5d.baselines_names import BASELINE_DEFAULTS
 
 try:
     check_config(config)
@@ -40,15 +41,32 @@ def module_files(*names):
     ]
 
 
-def run_keys():
-    """One dict of wildcards per training run in the study (functions and file datasets)."""
+def run_keys(methods=None):
+    """One dict of wildcards per run in the study: every dataset (functions and files)
+    x size x recipe (or baseline method) x seed."""
+    methods = config["recipes"] if methods is None else methods
     return [
         dict(function=fn, recipe=r, n=n, seed=s)
         for fn, sizes in sources(config).items()
-        for r in config["recipes"]
+        for r in methods
         for n in sizes
+        if r not in config["baselines"] or baseline_fits(r, n)
         for s in config["seeds"]
     ]
+
+
+def baseline_fits(method, n):
+    """RBF's dense system grows as n²: sizes past its max_rows are left out."""
+    max_rows = baseline_settings(method).get("max_rows")
+    return max_rows is None or round(n * config["split"]["train"]) <= max_rows
+
+
+def baseline_settings(method):
+    return {**BASELINE_DEFAULTS[method], **(config["baselines"][method] or {})}
+
+
+def all_run_keys():
+    return run_keys([*config["recipes"], *config["baselines"]])
 
 
 def name_pattern(names):
@@ -76,12 +94,37 @@ def prediction_points(wildcards):
     return config["predictions"][wildcards.name]["points"]
 
 
-def run_files(name):
-    return [f"results/runs/{RUN}/{name}".format(**k) for k in run_keys()]
+def run_files(name, keys=None):
+    return [f"results/runs/{RUN}/{name}".format(**k) for k in (keys or all_run_keys())]
+
+
+def run_benchmarks():
+    """The Snakemake benchmark file of each run, in the order of run_files."""
+    return [
+        "results/benchmarks/{step}/{run}.tsv".format(
+            step=(
+                "baseline_profile"
+                if k["recipe"] in config["baselines"]
+                else "train_profile"
+            ),
+            run=RUN.format(**k),
+        )
+        for k in all_run_keys()
+    ]
 
 
 def first_seed_keys():
     return [k for k in run_keys() if k["seed"] == config["seeds"][0]]
+
+
+def baseline_job_settings(wildcards):
+    """The config subtree a baseline job depends on."""
+    return {
+        "method": wildcards.recipe,
+        "options": baseline_settings(wildcards.recipe),
+        "split": config["split"],
+        "threads": config["threads"],
+    }
 
 
 def train_settings(wildcards):

@@ -5,7 +5,7 @@ from interp5d.summary import by_size, markdown, read_runs
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])
-runs = read_runs(snakemake.input.metrics)
+runs = read_runs(snakemake.input.metrics, snakemake.input.benchmarks)
 stats = by_size(runs)
 runs.to_csv(snakemake.output.runs, index=False)
 stats.to_csv(snakemake.output.by_size, index=False)

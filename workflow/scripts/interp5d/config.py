@@ -54,6 +54,8 @@ def check_config(config: dict[str, Any]) -> None:
             f" = {sum(fractions):g}"
         )
     for name, settings in config["recipes"].items():
+        if name in config.get("baselines", {}):
+            problems.append(f"recipes.{name}: the name is taken by a baseline; rename it")
         try:
             Recipe.from_dict(settings)
         except (ValueError, TypeError) as e:

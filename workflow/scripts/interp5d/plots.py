@@ -9,22 +9,37 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from .plots_names import FIGURE_NAMES
+from .summary import loglog_slope
 
 
-def _panel(ax, stats: pd.DataFrame, col: str, ylabel: str, title: str, logy: bool = False) -> None:
-    """Mean ± std over seeds against size, one line per recipe; diverged runs are marked."""
+def _panel(
+    ax,
+    stats: pd.DataFrame,
+    col: str,
+    ylabel: str,
+    title: str,
+    logy: bool = False,
+    fit: bool = False,
+) -> None:
+    """Mean ± std over seeds against size, one line per recipe; diverged runs are marked.
+    With fit, the fitted power law's exponent goes into the legend (3+ sizes)."""
     for recipe, rdf in stats.groupby("recipe", sort=True):
         rdf = rdf.sort_values("n_samples")
+        label = recipe
+        b = loglog_slope(rdf["n_samples"], rdf[f"{col}_mean"]) if fit else float("nan")
+        if np.isfinite(b):
+            label = f"{recipe} (∝ n^{b:.2f})"
         line = ax.errorbar(
             rdf["n_samples"],
             rdf[f"{col}_mean"],
             yerr=rdf[f"{col}_std"].fillna(0),
             marker="o",
             capsize=3,
-            label=recipe,
+            label=label,
         )
         for _, row in rdf[rdf["n_diverged"] > 0].iterrows():
             ax.annotate(
@@ -58,7 +73,13 @@ def training_time(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
     for i, fn in enumerate(functions):
         fdf = stats[stats["function"] == fn]
         _panel(
-            axes[i, 0], fdf, "train_time_s", "training time (s)", f"{fn}: training time", logy=True
+            axes[i, 0],
+            fdf,
+            "train_time_s",
+            "training time (s)",
+            f"{fn}: training time",
+            logy=True,
+            fit=True,
         )
         _panel(
             axes[i, 1],
@@ -76,7 +97,15 @@ def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
     fig, axes, functions = _grid(stats, 2)
     for i, fn in enumerate(functions):
         fdf = stats[stats["function"] == fn]
-        _panel(axes[i, 0], fdf, "train_peak_mb", "peak above baseline (MB)", f"{fn}: training")
+        _panel(
+            axes[i, 0],
+            fdf,
+            "train_peak_mb",
+            "peak above baseline (MB)",
+            f"{fn}: training",
+            logy=True,
+            fit=True,
+        )
         _panel(
             axes[i, 1],
             fdf,

@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 KEYS = ["function", "n_samples", "recipe"]
@@ -40,6 +41,8 @@ RUN_COLUMNS = [
     "n_train",
     "n_val",
     "n_test",
+    "job_wall_s",
+    "job_max_rss_mb",
 ]
 STAT_COLUMNS = [
     "train_time_s",
@@ -56,15 +59,30 @@ STAT_COLUMNS = [
     "r2",
     "oracle_r2",
     "r2_vs_f",
+    "job_max_rss_mb",
 ]
 
 
-def read_runs(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """One row per metrics JSON, in the columns of RUN_COLUMNS (missing values empty)."""
+def read_runs(
+    paths: Iterable[str | Path], benchmarks: Iterable[str | Path] | None = None
+) -> pd.DataFrame:
+    """One row per metrics JSON, in the columns of RUN_COLUMNS (missing values empty).
+
+    `benchmarks`, parallel to `paths`, are the jobs' Snakemake benchmark files: their wall
+    time and peak RSS of the whole job (interpreter, data and all) fill job_wall_s and
+    job_max_rss_mb.
+    """
+    paths = list(paths)
+    benchmarks = list(benchmarks) if benchmarks is not None else [None] * len(paths)
+    if len(benchmarks) != len(paths):
+        raise ValueError(f"{len(paths)} metrics files but {len(benchmarks)} benchmark files")
     rows = []
-    for p in paths:
+    for p, b in zip(paths, benchmarks, strict=True):
         with open(p) as fh:
             rec = json.load(fh)
+        if b is not None:
+            bench = pd.read_csv(b, sep="\t")
+            rec["job_wall_s"], rec["job_max_rss_mb"] = bench["s"].iloc[0], bench["max_rss"].iloc[0]
         rows.append({c: rec.get(c) for c in RUN_COLUMNS})
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)
     for c in STAT_COLUMNS:
@@ -110,6 +128,32 @@ TABLES = [
 ]
 
 
+def loglog_slope(n: pd.Series, values: pd.Series) -> float:
+    """Least-squares slope of log(values) against log(n): the exponent b of values ∝ n^b.
+    nan with fewer than 3 usable (positive, finite) points."""
+    ok = (values > 0) & np.isfinite(values) & (n > 0)
+    if ok.sum() < 3:
+        return math.nan
+    return float(np.polyfit(np.log(n[ok]), np.log(values[ok]), 1)[0])
+
+
+def scaling_exponents(stats: pd.DataFrame) -> pd.DataFrame:
+    """Fitted exponents of training time and training memory against n, per dataset and
+    recipe (log–log least squares over the sizes' means)."""
+    rows = []
+    for (function, recipe), g in stats.groupby(["function", "recipe"], sort=True):
+        rows.append(
+            {
+                "function": function,
+                "recipe": recipe,
+                "n_sizes": len(g),
+                "time_exponent": loglog_slope(g["n_samples"], g["train_time_s_mean"]),
+                "memory_exponent": loglog_slope(g["n_samples"], g["train_peak_mb_mean"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def markdown(stats: pd.DataFrame, method: str = "") -> str:
     """The seed study's three tables per function: one column group per recipe, mean ± std."""
     lines = ["# interp5d benchmark summary", ""]
@@ -135,4 +179,18 @@ def markdown(stats: pd.DataFrame, method: str = "") -> str:
                     for col, _, fmt in cols:
                         cells.append(_cell(sel.iloc[0], col, fmt) if len(sel) else "—")
                 lines.append("| " + " | ".join(cells) + " |")
+    exps = scaling_exponents(stats).dropna(subset=["time_exponent", "memory_exponent"], how="all")
+    if len(exps):
+        lines += ["", "## Scaling with n", ""]
+        lines.append(
+            "Exponent b of a fitted power law ∝ n^b (least squares of log mean against log n "
+            "over the sizes): 1 is linear in the data size, 0 flat."
+        )
+        lines += ["", "| Dataset | Recipe | Sizes | Training time ∝ n^b | Training memory ∝ n^b |"]
+        lines.append("|---|---|---|---|---|")
+        for _, r in exps.iterrows():
+            lines.append(
+                f"| {r['function']} | {r['recipe']} | {r['n_sizes']} | "
+                f"{r['time_exponent']:.2f} | {r['memory_exponent']:.2f} |"
+            )
     return "\n".join(lines) + "\n"
