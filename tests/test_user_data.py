@@ -36,14 +36,23 @@ def user_config(**extra):
     cfg.update(sizes=[60], seeds=[1])
     cfg["recipes"] = {"tuned": TINY["recipes"]["tuned"]}
     cfg["datasets"] = {
-        "csvdata": {"path": "mine.csv", "sizes": [60, 100],
-                    "feature_columns": ["a", "b", "c", "d", "e"], "target_column": "target"},
+        "csvdata": {
+            "path": "mine.csv",
+            "sizes": [60, 100],
+            "feature_columns": ["a", "b", "c", "d", "e"],
+            "target_column": "target",
+        },
         "npzdata": {"path": "mine.npz"},
         "pkldata": {"path": "mine.pkl", "allow_pickle": True},
     }
     cfg["predictions"] = {
-        "mine": {"dataset": "csvdata", "n": 100, "recipe": "tuned", "seed": 1,
-                 "points": "points.csv"}
+        "mine": {
+            "dataset": "csvdata",
+            "n": 100,
+            "recipe": "tuned",
+            "seed": 1,
+            "points": "points.csv",
+        }
     }
     cfg.update(extra)
     return cfg
@@ -61,8 +70,13 @@ def user_run(tmp_path_factory):
 def test_file_datasets_run_beside_functions(user_run):
     runs = pd.read_csv(user_run / "results/summary.csv")
     got = sorted(zip(runs["function"], runs["n_samples"], strict=True))
-    assert got == [("csvdata", 60), ("csvdata", 100), ("npzdata", 60), ("pkldata", 60),
-                   ("synthetic5d", 60)]
+    assert got == [
+        ("csvdata", 60),
+        ("csvdata", 100),
+        ("npzdata", 60),
+        ("pkldata", 60),
+        ("synthetic5d", 60),
+    ]
     files = runs[runs["function"] != "synthetic5d"]
     assert files["oracle_r2"].isna().all() and files["r2_vs_f"].isna().all()
     assert runs[runs["function"] == "synthetic5d"]["oracle_r2"].notna().all()
@@ -70,7 +84,11 @@ def test_file_datasets_run_beside_functions(user_run):
     assert md.count("Noise ceiling: not known for a dataset from a file.") == 3
     # the same rows, the same seed: the three formats give the same subsample and model
     r2 = runs.set_index("function")["r2"]
-    assert r2["npzdata"] == r2["pkldata"] == runs.query("function == 'csvdata' and n_samples == 60")["r2"].item()
+    assert (
+        r2["npzdata"]
+        == r2["pkldata"]
+        == runs.query("function == 'csvdata' and n_samples == 60")["r2"].item()
+    )
 
 
 def test_subsample_is_seeded_without_replacement(user_run):
@@ -94,25 +112,55 @@ def test_cli_fit_and_predict_round_trip(user_run, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow/scripts")}
     cli = [sys.executable, "-m", "interp5d"]
     fit = subprocess.run(
-        [*cli, "fit", "--data", str(user_run / "mine.pkl"), "--allow-pickle", "--out",
-         str(tmp_path / "m.pt"), "--recipe", "seed", "--seed", "3"],
-        capture_output=True, text=True, env=env, check=True,
+        [
+            *cli,
+            "fit",
+            "--data",
+            str(user_run / "mine.pkl"),
+            "--allow-pickle",
+            "--out",
+            str(tmp_path / "m.pt"),
+            "--recipe",
+            "seed",
+            "--seed",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     assert '"status": "ok"' in fit.stdout and '"r2"' in fit.stdout
     pred = subprocess.run(
-        [*cli, "predict", "--model", str(tmp_path / "m.pt"), "--points",
-         str(user_run / "points.csv"), "--out", str(tmp_path / "p.csv")],
-        capture_output=True, text=True, env=env, check=True,
+        [
+            *cli,
+            "predict",
+            "--model",
+            str(tmp_path / "m.pt"),
+            "--points",
+            str(user_run / "points.csv"),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     assert "1 of 5 point(s) lie outside the training range" in pred.stderr
     est = Interpolator.load(tmp_path / "m.pt")
     got = pd.read_csv(tmp_path / "p.csv")
     assert np.allclose(got["prediction"], est.predict(load_points(user_run / "points.csv")))
-    bad = subprocess.run([*cli, "fit", "--data", str(user_run / "mine.pkl"), "--out", "x.pt"],
-                         capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [*cli, "fit", "--data", str(user_run / "mine.pkl"), "--out", "x.pt"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert bad.returncode == 2 and "mine.pkl: pickle files run code" in bad.stderr
-    helptext = subprocess.run([*cli, "predict", "--help"], capture_output=True, text=True,
-                              env=env, check=True).stdout
+    helptext = subprocess.run(
+        [*cli, "predict", "--help"], capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert "--points" in helptext and "out_of_range" in helptext
 
 
@@ -126,21 +174,51 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
     finally:
         path.write_bytes(original)
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert plan == {"subsample_dataset": 1, "train_profile": 1, "aggregate": 1,
-                    "plot_summary": 3, "plot_learning_curves": 1, "all": 1}
+    assert plan == {
+        "subsample_dataset": 1,
+        "train_profile": 1,
+        "aggregate": 1,
+        "plot_summary": 3,
+        "plot_learning_curves": 1,
+        "all": 1,
+    }
 
 
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda c: c["datasets"]["npzdata"].update(path="gone.npz"), "datasets.npzdata: gone.npz: no such file"),
-        (lambda c: c["datasets"]["pkldata"].update(allow_pickle=False), "datasets.pkldata: mine.pkl: pickle files run code"),
-        (lambda c: c["datasets"]["csvdata"].update(sizes=[500]), "datasets.csvdata: size(s) [500] exceed the 120 usable rows of mine.csv"),
-        (lambda c: c["datasets"]["csvdata"].pop("feature_columns"), "datasets.csvdata: mine.csv: need exactly 5 feature columns, got 6"),
-        (lambda c: c["datasets"]["csvdata"].update(feature_columns=list("abcd") + ["note"]), "datasets.csvdata: mine.csv: column 'note' has 120 non-numeric value(s), first 'x' at data row 0"),
-        (lambda c: c["datasets"]["csvdata"].update(target_column="z"), "datasets.csvdata: mine.csv: target column 'z' not found"),
-        (lambda c: c["predictions"]["mine"].update(recipe="fast"), "predictions.mine.recipe: unknown recipe 'fast'"),
-        (lambda c: c["predictions"]["mine"].update(points="nope.csv"), "predictions.mine.points: nope.csv: no such file"),
+        (
+            lambda c: c["datasets"]["npzdata"].update(path="gone.npz"),
+            "datasets.npzdata: gone.npz: no such file",
+        ),
+        (
+            lambda c: c["datasets"]["pkldata"].update(allow_pickle=False),
+            "datasets.pkldata: mine.pkl: pickle files run code",
+        ),
+        (
+            lambda c: c["datasets"]["csvdata"].update(sizes=[500]),
+            "datasets.csvdata: size(s) [500] exceed the 120 usable rows of mine.csv",
+        ),
+        (
+            lambda c: c["datasets"]["csvdata"].pop("feature_columns"),
+            "datasets.csvdata: mine.csv: need exactly 5 feature columns, got 6",
+        ),
+        (
+            lambda c: c["datasets"]["csvdata"].update(feature_columns=[*"abcd", "note"]),
+            "datasets.csvdata: mine.csv: column 'note' has 120 non-numeric value(s), first 'x' at data row 0",
+        ),
+        (
+            lambda c: c["datasets"]["csvdata"].update(target_column="z"),
+            "datasets.csvdata: mine.csv: target column 'z' not found",
+        ),
+        (
+            lambda c: c["predictions"]["mine"].update(recipe="fast"),
+            "predictions.mine.recipe: unknown recipe 'fast'",
+        ),
+        (
+            lambda c: c["predictions"]["mine"].update(points="nope.csv"),
+            "predictions.mine.points: nope.csv: no such file",
+        ),
     ],
 )
 def test_bad_files_stop_the_run_before_any_job(tmp_path, change, message):
@@ -163,7 +241,10 @@ def test_bad_values_in_a_file_are_located(tmp_path):
     np.savez(d / "mine.npz", X=X, y=y)
     (d / "config.yaml").write_text(yaml.safe_dump(user_config()))
     res = snakemake(d, "--cores", "1", check=False)
-    assert "datasets.npzdata: mine.npz: 1 NaN/inf value(s) in X at row(s) 5 in column(s) 1" in res.stdout + res.stderr
+    assert (
+        "datasets.npzdata: mine.npz: 1 NaN/inf value(s) in X at row(s) 5 in column(s) 1"
+        in res.stdout + res.stderr
+    )
     cfg = user_config()
     cfg["datasets"]["npzdata"]["drop_nonfinite"] = True
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
@@ -173,9 +254,17 @@ def test_bad_values_in_a_file_are_located(tmp_path):
 def test_report_holds_every_figure_and_table(user_run):
     snakemake(user_run, "--report", "report.html")
     html = (user_run / "report.html").read_text()
-    for name in ("training_time_vs_dataset_size.png", "memory_usage_vs_dataset_size.png",
-                 "accuracy_metrics_vs_dataset_size.png", "learning_curves.png", "summary.csv",
-                 "summary_by_size.csv", "summary.md", "environment.json", "weight_decay_n",
-                 "mine.csv"):
+    for name in (
+        "training_time_vs_dataset_size.png",
+        "memory_usage_vs_dataset_size.png",
+        "accuracy_metrics_vs_dataset_size.png",
+        "learning_curves.png",
+        "summary.csv",
+        "summary_by_size.csv",
+        "summary.md",
+        "environment.json",
+        "weight_decay_n",
+        "mine.csv",
+    ):
         assert name in html, name
     assert "noise ceiling" in html and "VmHWM" in html

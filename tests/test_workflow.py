@@ -214,11 +214,16 @@ def test_bad_recipe_key_is_named(tmp_path):
     d = copy_workflow(tmp_path)
     cfg = yaml.safe_load((d / "config.yaml").read_text())
     cfg["recipes"]["seed"]["hiden"] = [3]
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(d, "-n", "--cores", "1", check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and "('hiden' was unexpected)" in out
+    del cfg["recipes"]["seed"]["hiden"]
     cfg["recipes"]["tuned"]["hidden"] = []
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
     res = snakemake(d, "-n", "--cores", "1", check=False)
     out = res.stdout + res.stderr
-    assert res.returncode != 0 and "hiden" in out
+    assert res.returncode != 0 and "[] should be non-empty" in out and "'hidden'" in out
 
 
 def test_timed_jobs_hold_the_timed_resource():

@@ -5,6 +5,8 @@ rule generate_dataset:
         data="results/data/{function}/n{n}_seed{seed}.npz",
     log:
         "results/logs/generate_dataset/{function}/n{n}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/generate_dataset/{function}/n{n}_seed{seed}.tsv"
     wildcard_constraints:
         function=name_pattern(config["functions"]),
     conda:
@@ -21,6 +23,8 @@ rule subsample_dataset:
         data="results/data/{function}/n{n}_seed{seed}.npz",
     log:
         "results/logs/subsample_dataset/{function}/n{n}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/subsample_dataset/{function}/n{n}_seed{seed}.tsv"
     wildcard_constraints:
         function=name_pattern(config["datasets"]),
     conda:

@@ -76,11 +76,11 @@ class PeakMemory:
         else:
             self.method = f"psutil-sampling-{self.period_s * 1000:g}ms"
             self._proc = psutil.Process()
-            self.baseline_bytes = self._proc.memory_info().rss
-            self._max = self.baseline_bytes
+            self._max = 0
             self._stop = threading.Event()
             self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
+            self._thread.start()  # before the baseline, so its own stack is not counted
+            self.baseline_bytes = self._proc.memory_info().rss
         return self
 
     def _sample(self) -> None:
@@ -94,7 +94,7 @@ class PeakMemory:
         else:
             self._stop.set()
             self._thread.join()
-            self.peak_bytes = max(self._max, self._proc.memory_info().rss)
+            self.peak_bytes = max(self._max, self._proc.memory_info().rss, self.baseline_bytes)
 
     def as_dict(self, prefix: str) -> dict[str, float | str]:
         return {
