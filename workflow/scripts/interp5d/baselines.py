@@ -9,8 +9,8 @@ import numpy as np
 
 from .baselines_names import BASELINE_DEFAULTS
 from .data import Dataset, Standardizer, split_indices
-from .metrics import oracle_metrics, regression_metrics
 from .profiling import PeakMemory, median_time
+from .records import accuracy_fields, memory_fields, split_fields
 
 DEFAULTS = BASELINE_DEFAULTS
 
@@ -119,22 +119,15 @@ def run_baseline(
             pred = ys.inverse_transform(model.predict(Xte))
         t_test = median_time(lambda: model.predict(Xte), repeats=3)
     return {
-        "n_samples": len(ds),
-        "n_train": len(tr),
-        "n_val": len(va),
-        "n_test": len(te),
-        "seed": seed,
-        "threads": threads,
+        **split_fields(len(ds), tr, va, te, seed, threads),
         "status": "ok",
         "epochs_run": getattr(model, "epochs_", None),
         "train_time_s": train_time,
-        **mem_train.as_dict("train"),
-        **{k: v for k, v in mem_pred.as_dict("predict").items() if k != "memory_method"},
+        **memory_fields(mem_train.as_dict("train"), mem_pred),
         "predict_throughput_per_s": len(te) / t_test,
         "baseline_settings": {
             **opts,
             **({"smoothing_chosen": model.smoothing_} if method == "rbf" else {}),
         },
-        **regression_metrics(ds.y[te], pred),
-        **oracle_metrics(ds.y[te], pred, None if ds.f is None else ds.f[te]),
+        **accuracy_fields(ds, te, pred),
     }

@@ -11,9 +11,9 @@ import torch
 
 from .data import DEFAULT_SPLIT, Dataset, split_indices
 from .interpolator import Interpolator
-from .metrics import oracle_metrics, regression_metrics
 from .profiling import PeakMemory, estimate_prediction_bytes, estimate_training_bytes, median_time
 from .recipes import Recipe, get_recipe
+from .records import accuracy_fields, memory_fields, split_fields
 
 MB = 1024**2
 THROUGHPUT_POINTS = 100_000
@@ -60,12 +60,7 @@ def run_experiment(
         len(tr), len(va), rec.hidden, rec.batch_size, rec.activation
     )
     record: dict[str, Any] = {
-        "n_samples": len(ds),
-        "n_train": len(tr),
-        "n_val": len(va),
-        "n_test": len(te),
-        "seed": seed,
-        "threads": threads,
+        **split_fields(len(ds), tr, va, te, seed, threads),
         "torch_threads": torch.get_num_threads(),
         "status": res.status,
         "diverged_epoch": res.diverged_epoch,
@@ -74,8 +69,7 @@ def run_experiment(
         "train_time_s": res.train_time_s,
         "time_per_epoch_s": res.train_time_s / res.epochs_run,
         "train_start_unix": time.time(),
-        **est.train_memory_,
-        **{k: v for k, v in mem_pred.as_dict("predict").items() if k != "memory_method"},
+        **memory_fields(est.train_memory_, mem_pred),
         "train_estimate_mb": est_train["total"] / MB,
         "train_estimate_parts_mb": {k: v / MB for k, v in est_train.items()},
         "predict_estimate_mb": estimate_prediction_bytes(len(te), rec.hidden, est.predict_chunk)
@@ -83,8 +77,7 @@ def run_experiment(
         "predict_latency_s": latency,
         "predict_throughput_per_s": len(te) / t_test,
         "predict_throughput_100k_per_s": throughput_points / t_big,
-        **regression_metrics(ds.y[te], pred),
-        **oracle_metrics(ds.y[te], pred, None if ds.f is None else ds.f[te]),
+        **accuracy_fields(ds, te, pred),
     }
     return record, est
 

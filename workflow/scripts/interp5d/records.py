@@ -1,4 +1,4 @@
-"""JSON records of runs: standard JSON (NaN and inf become null)."""
+"""Records of runs: their common fields, and standard JSON (NaN and inf become null)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .data import Dataset
+from .metrics import oracle_metrics, regression_metrics
+from .profiling import PeakMemory
 
 
 def json_safe(obj: Any) -> Any:
@@ -26,3 +30,29 @@ def json_safe(obj: Any) -> Any:
 def write_json(path: str | Path, obj: Any) -> None:
     with open(path, "w") as fh:
         json.dump(json_safe(obj), fh, indent=2, allow_nan=False)
+
+
+def split_fields(n: int, tr, va, te, seed: int, threads: int) -> dict[str, Any]:
+    """The run's identity: sizes of the dataset and its parts, seed, threads."""
+    return {
+        "n_samples": n,
+        "n_train": len(tr),
+        "n_val": len(va),
+        "n_test": len(te),
+        "seed": seed,
+        "threads": threads,
+    }
+
+
+def memory_fields(train: dict[str, Any], predict: PeakMemory) -> dict[str, Any]:
+    """Training and prediction memory records (one method for both)."""
+    pred = {k: v for k, v in predict.as_dict("predict").items() if k != "memory_method"}
+    return {**train, **pred}
+
+
+def accuracy_fields(ds: Dataset, te, pred) -> dict[str, Any]:
+    """Test-split metrics, and the noise ceiling where the function is known."""
+    return {
+        **regression_metrics(ds.y[te], pred),
+        **oracle_metrics(ds.y[te], pred, None if ds.f is None else ds.f[te]),
+    }
