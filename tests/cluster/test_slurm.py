@@ -56,8 +56,8 @@ TEST_CLUSTER_SETTINGS = {
     "slurm-init-seconds-before-status-checks": 2,
     "slurm-keep-successful-logs": True,
 }
-# Measured, so different in every run: timings, throughputs, timestamps, memory peaks.
-MEASURED = re.compile(r"(_s|_unix|_peak_mb|_baseline_mb)$")
+# Measured, so different in every run: timings, throughputs, timestamps, memory peaks, job RSS.
+MEASURED = re.compile(r"(_s|_unix|_peak_mb|_baseline_mb|_rss_mb)$")
 
 
 def _cmd(*args, timeout=20):
