@@ -1,15 +1,17 @@
 """Time-to-quality comparison, loop efficiency and memory scaling, measured side by side.
 
 1. method × size × function: test R² (mean over seeds), training seconds (median) and
-   training peak MB (mean) for the MLP recipes and the baselines, on the same splits.
+   training peak MB (mean) for the MLP recipes, a plain PyTorch loop (batch 512, lr 1e-2,
+   cosine, 100 epochs) and the baselines, on the same splits.
 2. loop efficiency: epoch time of interp5d's loop against a plain PyTorch reference loop
    (DataLoader, autograd, torch.optim.Adam, a per-step .item()), mini-batch 64 and full
    batch (the seed protocol), interleaved repeats, medians and ratios.
 3. memory: mini-batch training peak from 1K to 100K samples (flat?) and full-batch peak
    against the analytic estimate.
 
-Everything runs in this one process with one torch/BLAS thread, one thing at a time;
-nothing else should run meanwhile.
+Sections 1 and 2 run in this process, section 3 in a fresh process per measurement (as a
+workflow job would); one torch/BLAS thread, one thing at a time; nothing else should run
+meanwhile.
 
     .venv/bin/python benchmarks/compare.py [--quick]
 """
@@ -34,7 +36,7 @@ from interp5d.model import build_mlp
 from interp5d.provenance import cpu_model
 from threadpoolctl import threadpool_limits
 
-METHODS = ["tuned", "seed", "sklearn_mlp", "rbf", "ols"]
+METHODS = ["tuned", "seed", "plain_b512", "sklearn_mlp", "rbf", "ols"]
 
 
 def comparison(functions, sizes, seeds) -> None:
@@ -49,7 +51,9 @@ def comparison(functions, sizes, seeds) -> None:
                 for seed in seeds:
                     X, y, f = fn.sample(n, seed)
                     ds = Dataset(X, y, f)
-                    if method in ("tuned", "seed"):
+                    if method == "plain_b512":
+                        rec = plain_reference(ds, seed)
+                    elif method in ("tuned", "seed"):
                         rec, _ = run_experiment(
                             ds, method, seed, latency_repeats=3, throughput_points=1000
                         )
@@ -85,6 +89,40 @@ def plain_loop(X: np.ndarray, y: np.ndarray, batch_size: int | None, epochs: int
             opt.step()
             running += loss.item() * len(xb)
     return time.perf_counter() - t0
+
+
+def plain_reference(ds: Dataset, seed: int, epochs: int = 100) -> dict[str, float]:
+    """The plain PyTorch recipe the issue names for scale: DataLoader batches of 512, Adam
+    lr 1e-2 with a per-step cosine schedule, autograd, a per-step .item(); same split."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    tr, _, te = split_indices(len(ds), seed=seed)
+    mx, sx = ds.X[tr].mean(0), ds.X[tr].std(0)
+    my, sy = ds.y[tr].mean(), ds.y[tr].std()
+    torch.manual_seed(seed)
+    Xt = torch.as_tensor((ds.X[tr] - mx) / sx, dtype=torch.float32)
+    yt = torch.as_tensor((ds.y[tr] - my) / sy, dtype=torch.float32).reshape(-1, 1)
+    loader = DataLoader(TensorDataset(Xt, yt), batch_size=512, shuffle=True)
+    model = build_mlp(5, (64, 32), "relu")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(loader))
+    loss_fn = torch.nn.MSELoss()
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        running = 0.0
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            sched.step()
+            running += loss.item() * len(xb)
+    train_time = time.perf_counter() - t0
+    with torch.inference_mode():
+        xte = torch.as_tensor((ds.X[te] - mx) / sx, dtype=torch.float32)
+        pred = model(xte).squeeze(1).double().numpy() * sy + my
+    r2 = 1 - np.sum((ds.y[te] - pred) ** 2) / np.sum((ds.y[te] - ds.y[te].mean()) ** 2)
+    return {"r2": float(r2), "train_time_s": train_time, "train_peak_mb": float("nan")}
 
 
 def ours(X, y, batch_size, epochs, seed):

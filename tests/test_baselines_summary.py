@@ -91,7 +91,7 @@ def test_read_runs_with_benchmarks_and_markdown(tmp_path):
 
 
 @pytest.mark.workflow
-def test_switching_baselines_on_runs_only_their_jobs(tmp_path):
+def test_baselines_plan_and_rbf_size_limit(tmp_path):
 
     import yaml
 

@@ -163,3 +163,18 @@ def test_load_points(tmp_path):
     pd.DataFrame(X[:, :3]).to_csv(tmp_path / "b.csv", index=False)
     with pytest.raises(DataError, match="b.csv: need exactly 5 columns"):
         load_points(tmp_path / "b.csv")
+
+
+def test_csv_target_defaults_and_overlap(tmp_path, xy):
+    X, y = xy
+    write_csv(tmp_path / "t.csv", X, y, cols=("a", "b", "c", "d", "e"), target="out")
+    ds = load_dataset(tmp_path / "t.csv", feature_columns=["a", "b", "c", "d", "e"])
+    assert np.allclose(ds.y, y)  # the one column that is not a feature
+    with pytest.raises(DataError, match="target column 'e' is also a feature column"):
+        load_dataset(tmp_path / "t.csv", feature_columns=list("abcde"), target_column="e")
+
+
+def test_foreign_meta_array_is_ignored(tmp_path, xy):
+    X, y = xy
+    np.savez(tmp_path / "m.npz", X=X, y=y, meta=np.array("not json"))
+    assert load_dataset(tmp_path / "m.npz").meta["source"].endswith("m.npz")

@@ -106,7 +106,7 @@ def test_same_seed_bit_identical_other_seed_differs(data):
 def test_divergence_is_recorded_not_raised(data):
     Xtr, ytr, Xva, yva, Xte, _ = data
     est = Interpolator({"lr": 1e12, "epochs": 50, "batch_size": 32}, seed=0)
-    est.fit(Xtr, ytr * 1e30, Xva, yva)
+    est.fit(Xtr, ytr, Xva, yva)
     assert est.status_ == "diverged"
     assert (
         est.result_.diverged_epoch is not None
@@ -163,6 +163,12 @@ def test_lr_schedule_warmup_and_cosine():
     assert all(a >= b for a, b in zip(lrs[6:], lrs[7:], strict=False))
     const = LRSchedule(Recipe(lr=0.2, epochs=3), 2, 3)
     assert {const(s) for s in range(6)} == {0.2}
+
+
+def test_empty_validation_split_trains_without_validation(data):
+    Xtr, ytr, *_ = data
+    est = Interpolator({"epochs": 3, "restore_best": True}).fit(Xtr, ytr, Xtr[:0], ytr[:0])
+    assert est.status_ == "ok" and np.isnan(est.history_["val_loss"]).all()
 
 
 def test_validation_arguments_must_pair(data):

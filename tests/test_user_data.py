@@ -268,3 +268,14 @@ def test_report_holds_every_figure_and_table(user_run):
     ):
         assert name in html, name
     assert "noise ceiling" in html and "VmHWM" in html
+
+
+def test_a_diverged_model_refuses_to_predict(tmp_path, user_run):
+    X, y, _ = get_function("synthetic5d").sample(100, seed=0)
+    est = Interpolator({"lr": 1e12, "epochs": 30, "batch_size": 8}).fit(X, y)
+    assert est.status_ == "diverged"
+    est.save(tmp_path / "d.pt")
+    from interp5d.predict import predict_file
+
+    with pytest.raises(ValueError, match="d.pt: this model diverged in training"):
+        predict_file(tmp_path / "d.pt", user_run / "points.csv", tmp_path / "out.csv")

@@ -68,6 +68,21 @@ def test_default_config_dry_run_plan():
     }
 
 
+@pytest.mark.parametrize(
+    "configfile, expected",
+    [
+        ("config/scaling.yaml", {"generate_dataset": 7, "train_profile": 14}),
+        (
+            "config/compare.yaml",
+            {"generate_dataset": 27, "train_profile": 54, "baseline_profile": 81},
+        ),
+    ],
+)
+def test_study_configs_plan(configfile, expected):
+    plan = planned(REPO, "--directory", str(REPO), "--forceall", "--configfile", configfile)
+    assert {k: plan.get(k, 0) for k in expected} == expected
+
+
 def test_end_to_end_outputs(tiny_run):
     d = tiny_run
     for f in [
@@ -136,6 +151,12 @@ def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
         "plot_learning_curves": 1,
         "all": 1,
     }
+
+
+def test_switching_a_baseline_on_runs_only_its_jobs(tiny_run, tmp_path):
+    write_config(tmp_path / "c.yaml", baselines={"ols": None})
+    plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
+    assert plan == {"baseline_profile": 4, "aggregate": 1, "plot_summary": 3, "all": 1}
 
 
 def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):

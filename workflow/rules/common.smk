@@ -1,8 +1,17 @@
 import sys
 
+from pathlib import Path
+
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from interp5d.config import ConfigError, check_config, dataset_options, sources
+from interp5d.config import (
+    ConfigError,
+    check_config,
+    dataset_options,
+    sources,
+    split_fractions,
+)
+from interp5d.data import split_sizes
 from interp5d.plots_names import FIGURE_NAMES
 from interp5d.baselines_names import BASELINE_DEFAULTS
 
@@ -58,7 +67,7 @@ def run_keys(methods=None):
 def baseline_fits(method, n):
     """RBF's dense system grows as n²: sizes past its max_rows are left out."""
     max_rows = baseline_settings(method).get("max_rows")
-    return max_rows is None or round(n * config["split"]["train"]) <= max_rows
+    return max_rows is None or split_sizes(n, split_fractions(config))[0] <= max_rows
 
 
 def baseline_settings(method):
@@ -128,12 +137,13 @@ def baseline_job_settings(wildcards):
 
 
 def train_settings(wildcards):
-    """The config subtree a training job depends on (compared by value on reruns)."""
+    """The config subtree a training job depends on (compared by value on reruns).
+    log_every_s is left out on purpose: the script reads it from the config, untracked,
+    since the log's rate changes no result."""
     return {
         "recipe": config["recipes"][wildcards.recipe],
         "split": config["split"],
         "threads": config["threads"],
-        "log_every_s": config["log_every_s"],
     }
 
 

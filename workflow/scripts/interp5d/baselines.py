@@ -12,8 +12,6 @@ from .data import Dataset, Standardizer, split_indices
 from .profiling import PeakMemory, median_time
 from .records import accuracy_fields, memory_fields, split_fields
 
-DEFAULTS = BASELINE_DEFAULTS
-
 
 class OLS:
     def fit(self, X: np.ndarray, y: np.ndarray) -> OLS:
@@ -65,6 +63,8 @@ class ThinPlateRBF:
                 f"rbf: {len(X)} training rows exceed max_rows={self.max_rows} "
                 "(its dense system grows as n²)"
             )
+        if X_val is None or len(X_val) == 0:
+            raise ValueError("rbf: chooses its smoothing on the validation split, which is empty")
         rng = np.random.default_rng(self.seed)
         sub = rng.choice(len(X), min(len(X), self.select_rows), replace=False)
         scores = {}
@@ -94,9 +94,9 @@ def run_baseline(
     """
     from threadpoolctl import threadpool_limits
 
-    if method not in DEFAULTS:
-        raise ValueError(f"unknown baseline {method!r}; known: {sorted(DEFAULTS)}")
-    opts = {**DEFAULTS[method], **(settings or {})}
+    if method not in BASELINE_DEFAULTS:
+        raise ValueError(f"unknown baseline {method!r}; known: {sorted(BASELINE_DEFAULTS)}")
+    opts = {**BASELINE_DEFAULTS[method], **(settings or {})}
     tr, va, te = split_indices(len(ds), split, seed)
     xs, ys = Standardizer().fit(ds.X[tr]), Standardizer().fit(ds.y[tr])
     Xtr, Xva, Xte = (xs.transform(ds.X[i]) for i in (tr, va, te))

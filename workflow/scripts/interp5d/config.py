@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .baselines_names import BASELINE_DEFAULTS
 from .data import DataError, load_dataset, load_points, split_sizes
 from .functions import FUNCTIONS
 from .recipes import Recipe
@@ -84,12 +85,33 @@ def check_config(config: dict[str, Any]) -> None:
                 except DataError as e:
                     where = "sizes" if name in config["functions"] else f"datasets.{name}.sizes"
                     problems.append(f"{where}: {e}")
+    for method, options in config.get("baselines", {}).items():
+        unknown = sorted(set(options or {}) - set(BASELINE_DEFAULTS.get(method, {})))
+        if unknown:
+            problems.append(
+                f"baselines.{method}: unknown setting(s) {unknown}; "
+                f"allowed: {sorted(BASELINE_DEFAULTS[method])}"
+            )
+    if "rbf" in config.get("baselines", {}) and fractions[1] == 0:
+        problems.append(
+            "baselines.rbf: chooses its smoothing on the validation split; split.val is 0"
+        )
     known = sources(config)
     for name, spec in config.get("predictions", {}).items():
         key = f"predictions.{name}"
         if spec["dataset"] not in known:
             problems.append(
                 f"{key}.dataset: unknown dataset {spec['dataset']!r}; allowed: {sorted(known)}"
+            )
+        elif spec["n"] not in known[spec["dataset"]]:
+            problems.append(
+                f"{key}.n: {spec['n']} is not a size of {spec['dataset']!r} in this study; "
+                f"allowed: {known[spec['dataset']]}"
+            )
+        if spec["seed"] not in config["seeds"]:
+            problems.append(
+                f"{key}.seed: {spec['seed']} is not a seed of this study; "
+                f"allowed: {config['seeds']}"
             )
         if spec["recipe"] not in config["recipes"]:
             problems.append(

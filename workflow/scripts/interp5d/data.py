@@ -114,7 +114,10 @@ def _load_npz(path: Path) -> dict[str, Any]:
     if missing:
         raise DataError(f"{path}: missing array(s) {', '.join(missing)}; found {sorted(arrays)}")
     meta = arrays.pop("meta", None)
-    arrays["meta"] = json.loads(str(meta)) if meta is not None else {}
+    try:
+        arrays["meta"] = json.loads(str(meta)) if meta is not None else {}
+    except json.JSONDecodeError:
+        arrays["meta"] = {}  # a user's own 'meta' array: not ours to interpret
     return arrays
 
 
@@ -152,8 +155,11 @@ def _load_csv(
 ) -> dict[str, Any]:
     frame = _csv_frame(path)
     header = [str(c) for c in frame.columns]
-    if target_column is None:
-        target_column = "y" if "y" in header else header[-1]
+    if target_column is None:  # 'y' if there is one, else the last non-feature column
+        rest = [c for c in header if c not in (feature_columns or [])]
+        if not rest:
+            raise DataError(f"{path}: no column is left for the target; columns: {header}")
+        target_column = "y" if "y" in rest else rest[-1]
     if target_column not in header:
         raise DataError(f"{path}: target column {target_column!r} not found; columns: {header}")
     if feature_columns is None:
@@ -161,6 +167,8 @@ def _load_csv(
     missing = [c for c in feature_columns if c not in header]
     if missing:
         raise DataError(f"{path}: feature column(s) {missing} not found; columns: {header}")
+    if target_column in feature_columns:
+        raise DataError(f"{path}: target column {target_column!r} is also a feature column")
     if len(feature_columns) != N_FEATURES:
         raise DataError(
             f"{path}: need exactly {N_FEATURES} feature columns, got "

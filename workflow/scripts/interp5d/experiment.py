@@ -68,7 +68,7 @@ def run_experiment(
         "best_epoch": res.best_epoch,
         "train_time_s": res.train_time_s,
         "time_per_epoch_s": res.train_time_s / res.epochs_run,
-        "train_start_unix": time.time(),
+        "recorded_unix": time.time(),
         **memory_fields(est.train_memory_, mem_pred),
         "train_estimate_mb": est_train["total"] / MB,
         "train_estimate_parts_mb": {k: v / MB for k, v in est_train.items()},
@@ -86,5 +86,7 @@ def warm_up(recipe: Recipe, threads: int) -> None:
     """Fit and predict once on 64 random points for 2 epochs; results are discarded."""
     rng = np.random.default_rng(0)
     X, y = rng.uniform(size=(64, 5)), rng.uniform(size=64)
-    short = replace(recipe, epochs=2, warmup_epochs=0, patience=None)
+    short = replace(
+        recipe, epochs=2, min_steps=0, warmup_epochs=0, patience=None, restore_best=False
+    )
     Interpolator(recipe=short, seed=0, threads=threads).fit(X, y, X[:8], y[:8]).predict(X)

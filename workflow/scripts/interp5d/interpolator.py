@@ -80,6 +80,8 @@ class Interpolator:
         X, y, _ = validate_xy(X, y, "training data")
         if (X_val is None) != (y_val is None):
             raise ValueError("give both X_val and y_val, or neither")
+        if X_val is not None and len(X_val) == 0 and len(y_val) == 0:
+            X_val = y_val = None  # an empty validation split (split.val = 0)
         if X_val is not None:
             X_val, y_val, _ = validate_xy(X_val, y_val, "validation data")
         recipe = get_recipe(self.recipe)

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .functions import FUNCTIONS
 from .plots_names import FIGURE_NAMES
 from .summary import loglog_slope
 
@@ -42,17 +43,29 @@ def _panel(
             label=label,
         )
         for _, row in rdf[rdf["n_diverged"] > 0].iterrows():
+            # x in data coordinates, y in axes coordinates: visible on any (log) y scale,
+            # even when every run at this size diverged and there is no mean to plot
+            ax.plot(
+                row["n_samples"],
+                0.02,
+                "x",
+                color="red",
+                ms=9,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+            )
             ax.annotate(
                 f"{int(row['n_diverged'])}/{int(row['n_runs'])} diverged",
-                (row["n_samples"], row[f"{col}_mean"] if pd.notna(row[f"{col}_mean"]) else 0),
+                (row["n_samples"], 0.02),
+                xycoords=ax.get_xaxis_transform(),
                 color=line[0].get_color(),
                 fontsize=8,
                 xytext=(4, 4),
                 textcoords="offset points",
             )
-            ax.plot(row["n_samples"], ax.get_ylim()[0], "x", color="red", ms=9, clip_on=False)
     ax.set_xscale("log")
-    if logy:
+    values = stats[f"{col}_mean"]
+    if logy and (values > 0).any():  # no log axis when nothing is left to plot on it
         ax.set_yscale("log")
     ax.set_xlabel("dataset size (samples)")
     ax.set_ylabel(ylabel)
@@ -130,7 +143,7 @@ def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
         ceiling = fdf.groupby("n_samples")["oracle_r2_mean"].mean().dropna()
         if len(ceiling):
             axes[i, 1].plot(ceiling.index, ceiling.values, "k--", label="noise ceiling")
-        else:
+        elif fn not in FUNCTIONS:
             axes[i, 1].text(
                 0.02,
                 0.02,

@@ -24,6 +24,8 @@ def prediction_frame(est: Interpolator, X) -> pd.DataFrame:
 def predict_file(model: str | Path, points: str | Path, out: str | Path) -> pd.DataFrame:
     """Load a saved model and query points (.npz or .csv), write the predictions CSV."""
     est = Interpolator.load(model)
+    if est.status_ == "diverged":
+        raise ValueError(f"{model}: this model diverged in training; its predictions are NaN")
     frame = prediction_frame(est, load_points(points))
     frame.to_csv(out, index=False)
     return frame

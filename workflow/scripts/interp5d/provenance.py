@@ -55,8 +55,14 @@ def git_commit(cwd: str | Path = ".") -> str | None:
 
 
 def software() -> dict[str, Any]:
-    """Python and package versions (for every run's record)."""
-    return {"python": platform.python_version(), "packages": package_versions()}
+    """Host, CPU, Python and package versions (for every run's record: on a cluster each job
+    may run on another node than the environment record's)."""
+    return {
+        "host": platform.node(),
+        "cpu_model": cpu_model(),
+        "python": platform.python_version(),
+        "packages": package_versions(),
+    }
 
 
 def environment_record(torch_threads: int, cwd: str | Path = ".") -> dict[str, Any]:

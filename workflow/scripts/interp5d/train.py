@@ -197,9 +197,12 @@ def fit_model(
         _log_progress(epoch, epochs, train_loss[epoch - 1].item(), val_loss, train_time)
         log.info("training finished: %s after %d epochs in %.3f s", status, epoch, train_time)
 
+    if status != "diverged" and not torch.isfinite(flat).all():
+        # the last step's update can overflow after the epoch's loss was computed
+        status, diverged_epoch = "diverged", epoch
     if best_flat is not None and status != "diverged":
         flat.copy_(best_flat)
-    with torch.no_grad():
+    with torch.no_grad():  # writes into the parameters, which require grad
         nn.utils.vector_to_parameters(flat, model.parameters())
     history = {
         "epoch": list(range(1, epoch + 1)),
@@ -222,7 +225,7 @@ VAL_CHUNK = 512  # rows per validation forward pass: bounded memory whatever n
 
 
 def _chunked_mse(layers, act, X: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
+    with torch.inference_mode():
         sse = sum(
             (_forward(layers, act, X[i : i + VAL_CHUNK]) - y[i : i + VAL_CHUNK]).square_().sum()
             for i in range(0, len(X), VAL_CHUNK)
