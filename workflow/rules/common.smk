@@ -1,7 +1,7 @@
 import sys
-
 from pathlib import Path
 
+# the interp5d module, for the config check below (scripts find it on their own)
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from interp5d.config import (
