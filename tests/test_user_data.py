@@ -101,7 +101,7 @@ def test_subsample_is_seeded_without_replacement(user_run):
 
 def test_predict_rule_matches_the_model(user_run):
     out = pd.read_csv(user_run / "results/predictions/mine.csv")
-    assert list(out.columns) == ["x1", "x2", "x3", "x4", "x5", "prediction", "out_of_range"]
+    assert list(out.columns) == ["a", "b", "c", "d", "e", "prediction", "out_of_range"]
     est = Interpolator.load(user_run / "results/runs/csvdata/tuned/n100_seed1/model.pt")
     pts = load_points(user_run / "points.csv")
     assert np.allclose(out["prediction"], est.predict(pts), rtol=1e-12)
@@ -279,3 +279,12 @@ def test_a_diverged_model_refuses_to_predict(tmp_path, user_run):
 
     with pytest.raises(ValueError, match="d.pt: this model diverged in training"):
         predict_file(tmp_path / "d.pt", user_run / "points.csv", tmp_path / "out.csv")
+
+
+def test_the_shipped_example_plans():
+    plan = planned(
+        REPO, "--directory", str(REPO), "--forceall", "--configfile", "examples/own_data.yaml"
+    )
+    # 3 + 2 file sizes x 3 seeds subsampled; (9 + 15) datasets x 2 recipes trained
+    assert plan["subsample_dataset"] == 15 and plan["train_profile"] == 48
+    assert plan["predict"] == 1
