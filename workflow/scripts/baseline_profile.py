@@ -3,8 +3,7 @@
 from interp5d.baselines import run_baseline
 from interp5d.data import load_dataset
 from interp5d.logs import start_job_log
-from interp5d.provenance import software
-from interp5d.records import write_json
+from interp5d.records import job_record, write_json
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])
@@ -20,12 +19,6 @@ record = run_baseline(
     threads=settings["threads"],
     split=tuple(settings["split"][k] for k in ("train", "val", "test")),
 )
-record = {
-    "function": w.function,
-    "recipe": w.recipe,
-    **record,
-    "settings": settings,
-    "software": software(),
-}
+record = job_record(w.function, w.recipe, record, settings)
 write_json(snakemake.output.metrics, record)
 log.info("R² %.4f, %.3f s", record["r2"], record["train_time_s"])

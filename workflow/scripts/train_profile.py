@@ -4,8 +4,7 @@ import pandas as pd
 from interp5d.data import load_dataset
 from interp5d.experiment import run_experiment
 from interp5d.logs import start_job_log
-from interp5d.provenance import software
-from interp5d.records import write_json
+from interp5d.records import job_record, write_json
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])
@@ -21,13 +20,7 @@ record, est = run_experiment(
     split=tuple(settings["split"][k] for k in ("train", "val", "test")),
     log_every_s=snakemake.config["log_every_s"],  # untracked: it changes no result
 )
-record = {
-    "function": w.function,
-    "recipe": w.recipe,
-    **record,
-    "settings": settings,
-    "software": software(),
-}
+record = job_record(w.function, w.recipe, record, settings)
 pd.DataFrame(est.history_).to_csv(snakemake.output.history, index=False)
 est.save(snakemake.output.model)
 write_json(snakemake.output.metrics, record)

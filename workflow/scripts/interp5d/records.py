@@ -12,6 +12,7 @@ import numpy as np
 from .data import Dataset
 from .metrics import oracle_metrics, regression_metrics
 from .profiling import PeakMemory
+from .provenance import software
 
 
 def json_safe(obj: Any) -> Any:
@@ -55,4 +56,18 @@ def accuracy_fields(ds: Dataset, te, pred) -> dict[str, Any]:
     return {
         **regression_metrics(ds.y[te], pred),
         **oracle_metrics(ds.y[te], pred, None if ds.f is None else ds.f[te]),
+    }
+
+
+def job_record(
+    function: str, recipe: str, record: dict[str, Any], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """A workflow job's metrics record: which run, what it measured, the config subtree
+    it ran with and the software it ran on."""
+    return {
+        "function": function,
+        "recipe": recipe,
+        **record,
+        "settings": settings,
+        "software": software(),
     }
