@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -178,38 +180,54 @@ def test_validation_arguments_must_pair(data):
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "silu", "gelu"])
-def test_hand_written_backward_matches_autograd(activation):
+@pytest.mark.parametrize("capacity", [40, 64])  # a batch that fills the workspace, or not
+def test_hand_written_backward_matches_autograd(activation, capacity):
     from interp5d.model import build_mlp
-    from interp5d.train import _ACTIVATIONS, _forward, _forward_backward, _layer_views
+    from interp5d.train import (
+        _ACTIVATIONS,
+        Workspace,
+        _copy_model,
+        _error,
+        _forward_backward,
+        _layer_blocks,
+        _widths,
+        training_rows,
+    )
 
     torch.manual_seed(0)
     model = build_mlp(5, (16, 8), activation)
     x, y = torch.randn(40, 5), torch.randn(40, 1)
     loss = torch.nn.functional.mse_loss(model(x), y)
     loss.backward()
-    expected = torch.nn.utils.parameters_to_vector(p.grad for p in model.parameters())
 
-    flat = torch.nn.utils.parameters_to_vector(model.parameters()).detach().clone()
-    grad = torch.zeros_like(flat)
-    act, act_grad = _ACTIVATIONS[activation]
-    sse = _forward_backward(
-        _layer_views(flat, model), _layer_views(grad, model), act, act_grad, x, y
-    )
-    assert sse.item() / 40 == pytest.approx(loss.item(), rel=1e-5)
-    torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-6)
+    widths = _widths(model)
+    flat = torch.zeros(sum((a + 1) * b for a, b in itertools.pairwise(widths)))
+    grad = torch.full_like(flat, float("nan"))  # every entry must be written
+    blocks, grads = _layer_blocks(flat, widths), _layer_blocks(grad, widths)
+    _copy_model(model, blocks, to_model=False)
+    act = _ACTIVATIONS[activation]
+    views = Workspace(capacity, widths, act, backward=True, device="cpu").views(40)
+    rows = training_rows(x, y)
+    _forward_backward(blocks, grads, act, views, rows[:, :-1], rows[:, -1:])
+    assert views.sq.sum().item() / 40 == pytest.approx(loss.item(), rel=1e-5)
+    linear = [m for m in model if isinstance(m, torch.nn.Linear)]
+    for layer, g in zip(linear, grads, strict=True):
+        torch.testing.assert_close(g[:, :-1], layer.weight.grad, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(g[:, -1], layer.bias.grad, rtol=1e-5, atol=1e-6)
     with torch.no_grad():
-        torch.testing.assert_close(_forward(_layer_views(flat, model), act, x), model(x))
+        err = _error(blocks, act, views, rows[:, :-1], rows[:, -1:])
+        torch.testing.assert_close(err + y, model(x))
 
 
-def test_flat_adam_matches_torch_adam():
-    from interp5d.train import FlatAdam
+def test_fused_adam_matches_torch_adam():
+    from interp5d.train import FusedAdam
 
     torch.manual_seed(0)
     p_ref = torch.randn(30, requires_grad=True)
     flat, grad = p_ref.detach().clone(), torch.zeros(30)
     recipe = Recipe(lr=0.01, weight_decay=0.1, beta2=0.99)
     ref = torch.optim.Adam([p_ref], lr=0.01, betas=(0.9, 0.99), weight_decay=0.1)
-    ours = FlatAdam(flat, grad, recipe, n_train=10)
+    ours = FusedAdam(flat, grad, recipe, n_train=10)
     for _ in range(5):
         g = torch.randn(30)
         p_ref.grad = g.clone()
@@ -217,3 +235,4 @@ def test_flat_adam_matches_torch_adam():
         grad.copy_(g)
         ours.step(0.01)
     torch.testing.assert_close(flat, p_ref.detach(), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(grad, g)  # the gradient is read, not changed

@@ -14,6 +14,7 @@ from .interpolator import Interpolator
 from .profiling import PeakMemory, estimate_prediction_bytes, estimate_training_bytes, median_time
 from .recipes import Recipe, get_recipe
 from .records import accuracy_fields, memory_fields, split_fields
+from .train import VAL_CHUNK
 
 MB = 1024**2
 THROUGHPUT_POINTS = 100_000
@@ -41,7 +42,7 @@ def run_experiment(
     """
     rec = get_recipe(recipe)
     tr, va, te = split_indices(len(ds), split, seed)
-    warm_up(rec, threads)
+    warm_up(rec, threads, len(tr), len(va))
     est = Interpolator(
         recipe=rec, seed=seed, threads=threads, log_every_s=log_every_s, measure_memory=True
     )
@@ -82,11 +83,19 @@ def run_experiment(
     return record, est
 
 
-def warm_up(recipe: Recipe, threads: int) -> None:
-    """Fit and predict once on 64 random points for 2 epochs; results are discarded."""
+def warm_up(recipe: Recipe, threads: int, n_train: int, n_val: int) -> None:
+    """Fit for 2 epochs and predict once on random points; results are discarded.
+
+    The batches and validation chunks have the shapes of the measured run's, so that
+    every kernel it uses, and the BLAS buffers for those shapes, exist before it starts.
+    """
+    bs = recipe.batch_size
+    rows = 64 if bs is None or bs >= n_train else bs + (n_train % bs or bs)
+    val_rows = min(n_val, VAL_CHUNK) + n_val % VAL_CHUNK if n_val > VAL_CHUNK else n_val
     rng = np.random.default_rng(0)
-    X, y = rng.uniform(size=(64, 5)), rng.uniform(size=64)
+    X, y = rng.uniform(size=(rows, 5)), rng.uniform(size=rows)
+    Xv, yv = rng.uniform(size=(val_rows, 5)), rng.uniform(size=val_rows)
     short = replace(
         recipe, epochs=2, min_steps=0, warmup_epochs=0, patience=None, restore_best=False
     )
-    Interpolator(recipe=short, seed=0, threads=threads).fit(X, y, X[:8], y[:8]).predict(X)
+    Interpolator(recipe=short, seed=0, threads=threads).fit(X, y, Xv, yv).predict(X)

@@ -16,7 +16,7 @@ from .metrics import r2_score
 from .model import build_mlp, pick_device
 from .profiling import PeakMemory
 from .recipes import Recipe, get_recipe
-from .train import TrainResult, fit_model
+from .train import TrainResult, fit_model, training_rows
 
 FORMAT_VERSION = 1
 
@@ -96,12 +96,12 @@ class Interpolator:
         self.y_scaler_ = Standardizer().fit(y)
         self.x_min_, self.x_max_ = X.min(axis=0), X.max(axis=0)
         self.model_ = build_mlp(N_FEATURES, recipe.hidden, recipe.activation).to(device)
-        Xt, yt = self._tensors(X, y, device)
-        Xv, yv = (None, None) if X_val is None else self._tensors(X_val, y_val, device)
+        data = self._rows(X, y, device)
+        val = None if X_val is None else self._rows(X_val, y_val, device)
         meter = PeakMemory() if self.measure_memory else contextlib.nullcontext()
         with meter:
             result: TrainResult = fit_model(
-                self.model_, Xt, yt, Xv, yv, recipe, generator, self.log_every_s
+                self.model_, data, val, recipe, generator, self.log_every_s
             )
         self.train_memory_ = meter.as_dict("train") if self.measure_memory else None
         self.model_.eval()
@@ -109,10 +109,10 @@ class Interpolator:
         self.n_train_ = len(X)
         return self
 
-    def _tensors(self, X: np.ndarray, y: np.ndarray, device: torch.device):
+    def _rows(self, X: np.ndarray, y: np.ndarray, device: torch.device) -> torch.Tensor:
         Xs = torch.as_tensor(self.x_scaler_.transform(X), dtype=torch.float32, device=device)
         ys = torch.as_tensor(self.y_scaler_.transform(y), dtype=torch.float32, device=device)
-        return Xs, ys.reshape(-1, 1)
+        return training_rows(Xs, ys)
 
     @property
     def history_(self) -> dict[str, list[float]]:

@@ -128,28 +128,29 @@ def estimate_training_bytes(
 ) -> dict[str, int]:
     """Analytic float32 footprint of the training loop (the data tensors already exist).
 
-    Parameters with gradients, Adam's two moments and a best-weights copy; the epoch's
-    int32 permutation (mini-batch); one batch's gathered inputs and activations: the
-    forward pass keeps each hidden layer's output (and its input too unless the
-    activation works in place, as relu does), and the backward pass holds about
-    three of the widest layer's gradients at once; a validation chunk's forward pass.
-    `data` is reported beside the total, not in it.
+    What interp5d.train allocates once and then reuses: the flat parameters with their
+    gradient, Adam's two moments and a best-weights copy; for mini-batches the epoch's
+    int32 permutation and the gathered batch; the workspace of one batch (each hidden
+    layer's output with its ones column, its pre-activation unless the activation works
+    in place as relu and tanh do, its gradient; the output and the squared errors); and
+    the workspace of one validation chunk. `data` is reported beside the total, not in it.
     """
     f32 = 4
     widths = [n_in, *hidden, 1]
     n_params = sum((a + 1) * b for a, b in itertools.pairwise(widths))
     full = batch_size is None or batch_size >= n_train
     batch = n_train if full else batch_size
-    per_row = (1 if activation == "relu" else 2) * sum(hidden) + 3 * max(hidden) + 2
-    gather = 0 if full else batch * (n_in + 1) * f32
+    pre = 0 if activation in ("relu", "tanh") else sum(hidden)
+    forward_row = sum(h + 1 for h in hidden) + pre + 2  # outputs, pre-activations, out, sq
     parts = {
         "params": 5 * n_params * f32,
         "permutation": 0 if full else n_train * 4,
-        "activations": batch * per_row * f32 + gather,
-        "validation": min(n_val, val_chunk) * (2 * max(hidden) + 2) * f32,
+        "batch": 0 if full else batch * (n_in + 2) * f32,
+        "activations": batch * (forward_row + sum(hidden)) * f32,
+        "validation": min(n_val, val_chunk) * forward_row * f32,
     }
     parts["total"] = sum(parts.values())
-    parts["data"] = (n_train + n_val) * (n_in + 1) * f32
+    parts["data"] = (n_train + n_val) * (n_in + 2) * f32
     return parts
 
 

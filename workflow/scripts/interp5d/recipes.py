@@ -79,7 +79,7 @@ RECIPES: dict[str, Recipe] = {
     # The seed study's protocol: full batch, so 100 epochs are 100 Adam steps.
     "seed": Recipe(),
     # Same network, trained well: mini-batches, a high peak rate with warm-up and
-    # cosine decay, at least 900 steps on small data, a fading L2 prior, and the
+    # cosine decay, at least 450 steps on small data, a fading L2 prior, and the
     # best-validation weights kept.
     "tuned": Recipe(
         lr=5e-2,
@@ -87,7 +87,7 @@ RECIPES: dict[str, Recipe] = {
         weight_decay_n=0.3,
         batch_size=256,
         epochs=100,
-        min_steps=900,
+        min_steps=450,
         schedule="cosine",
         warmup_epochs=3,
         min_lr=1e-5,
