@@ -1,8 +1,9 @@
 """Benchmark of the shipped recipes: R², training time and peak memory per recipe and size.
 
 Each cell is the mean (time: median) over seeds of one full run_experiment: data drawn
-with the seed, split 70/15/15, trained with one torch thread, profiled as in the workflow.
-Runs one after another in this process; nothing else should run meanwhile.
+with the seed, split 70/15/15, trained with one torch thread, profiled as in the workflow,
+each run in a fresh process as a workflow job is (a long-lived process's heap history
+would show in the memory columns). One run at a time; nothing else should run meanwhile.
 
     .venv/bin/python benchmarks/recipes.py [--function synthetic5d] [--seeds 42 43 44]
 """
@@ -10,9 +11,11 @@ Runs one after another in this process; nothing else should run meanwhile.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
@@ -22,6 +25,13 @@ from interp5d import Dataset, get_function, run_experiment
 from interp5d.provenance import cpu_model
 
 SEED_STUDY_R2 = {1000: 0.422, 5000: 0.543, 10000: 0.569}
+
+
+def one_run(function: str, recipe: str, n: int, seed: int) -> dict:
+    fn = get_function(function)
+    X, y, f = fn.sample(n, seed)
+    rec, _ = run_experiment(Dataset(X, y, f), recipe, seed, threads=1)
+    return rec
 
 
 def main() -> None:
@@ -45,13 +55,13 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     t0 = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
     for recipe in args.recipes:
         for n in args.sizes:
             recs = []
             for seed in args.seeds:
-                X, y, f = fn.sample(n, seed)
-                rec, _ = run_experiment(Dataset(X, y, f), recipe, seed, threads=1)
-                recs.append(rec)
+                with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                    recs.append(pool.submit(one_run, fn.name, recipe, n, seed).result())
             r2 = np.array([r["r2"] for r in recs])
             print(
                 f"| {recipe} | {n:,} | {r2.mean():.4f} ± {r2.std(ddof=1):.4f} | "
