@@ -190,6 +190,7 @@ def test_hand_written_backward_matches_autograd(activation, capacity):
         _error,
         _forward_backward,
         _layer_blocks,
+        _Layers,
         _widths,
         training_rows,
     )
@@ -203,19 +204,19 @@ def test_hand_written_backward_matches_autograd(activation, capacity):
     widths = _widths(model)
     flat = torch.zeros(sum((a + 1) * b for a, b in itertools.pairwise(widths)))
     grad = torch.full_like(flat, float("nan"))  # every entry must be written
-    blocks, grads = _layer_blocks(flat, widths), _layer_blocks(grad, widths)
-    _copy_model(model, blocks, to_model=False)
+    layers, grads = _Layers.of(flat, widths), _layer_blocks(grad, widths)
+    _copy_model(model, layers.blocks, to_model=False)
     act = _ACTIVATIONS[activation]
     views = Workspace(capacity, widths, act, backward=True, device="cpu").views(40)
     rows = training_rows(x, y)
-    _forward_backward(blocks, grads, act, views, rows[:, :-1], rows[:, -1:])
+    _forward_backward(layers, grads, act, views, rows[:, :-1], rows[:, -1:])
     assert views.sq.sum().item() / 40 == pytest.approx(loss.item(), rel=1e-5)
     linear = [m for m in model if isinstance(m, torch.nn.Linear)]
     for layer, g in zip(linear, grads, strict=True):
         torch.testing.assert_close(g[:, :-1], layer.weight.grad, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(g[:, -1], layer.bias.grad, rtol=1e-5, atol=1e-6)
     with torch.no_grad():
-        err = _error(blocks, act, views, rows[:, :-1], rows[:, -1:])
+        err = _error(layers, act, views, rows[:, :-1], rows[:, -1:])
         torch.testing.assert_close(err + y, model(x))
 
 

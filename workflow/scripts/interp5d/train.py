@@ -142,6 +142,21 @@ def _layer_blocks(flat: torch.Tensor, widths: list[int]) -> list[torch.Tensor]:
     return blocks
 
 
+@dataclass(frozen=True)
+class _Layers:
+    """A flat parameter vector seen as each layer's block [W | b], with the other views
+    the passes use, made once: each block's transpose, and W without b."""
+
+    blocks: list[torch.Tensor]
+    blocks_t: list[torch.Tensor]
+    weights: list[torch.Tensor]
+
+    @classmethod
+    def of(cls, flat: torch.Tensor, widths: list[int]) -> _Layers:
+        blocks = _layer_blocks(flat, widths)
+        return cls(blocks, [b.t() for b in blocks], [b[:, :-1] for b in blocks])
+
+
 def _widths(model: nn.Module) -> list[int]:
     linear = [m for m in model if isinstance(m, nn.Linear)]
     return [linear[0].in_features] + [m.out_features for m in linear]
@@ -182,7 +197,9 @@ class Workspace:
                 [o[:b, :-1] for o in self.outputs],
                 [z if z is None else z[:b] for z in self.pre],
                 [g[:b] for g in self.grads],
+                [g[:b].t() for g in self.grads],
                 self.out[:b],
+                self.out[:b].t(),
                 self.sq[:b],
             )
         return self._views[b]
@@ -194,37 +211,41 @@ class _Views:
     acts: list[torch.Tensor]  # (b, h): the activation part of the same memory
     pre: list[torch.Tensor | None]  # (b, h) pre-activations, when the activation needs them
     grads: list[torch.Tensor]  # (b, h)
+    grads_t: list[torch.Tensor]  # (h, b): their transposes
     out: torch.Tensor  # (b, 1)
+    out_t: torch.Tensor  # (1, b)
     sq: torch.Tensor  # (b, 1)
 
 
-def _hidden_forward(blocks, act: _Activation, v: _Views, x: torch.Tensor) -> torch.Tensor:
+def _hidden_forward(layers: _Layers, act: _Activation, v: _Views, x: torch.Tensor):
     """Run the hidden layers on x (b, k + 1, with the ones column); return the last's output."""
-    for block, a, z, full in zip(blocks, v.acts, v.pre, v.outputs, strict=True):
+    # zip stops at the hidden layers: the output layer's block is left over
+    for block_t, a, z, full in zip(layers.blocks_t, v.acts, v.pre, v.outputs, strict=False):
         if z is None:
-            act.forward(torch.mm(x, block.t(), out=a), a)
+            act.forward(torch.mm(x, block_t, out=a), a)
         else:
-            act.forward(torch.mm(x, block.t(), out=z), a)
+            act.forward(torch.mm(x, block_t, out=z), a)
         x = full
     return x
 
 
-def _error(blocks, act: _Activation, v: _Views, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _error(layers: _Layers, act: _Activation, v: _Views, x, y) -> torch.Tensor:
     """Prediction minus target (b, 1), written to v.out; its squares are added to v.sq."""
-    h = _hidden_forward(blocks[:-1], act, v, x)
-    d = torch.mm(h, blocks[-1].t(), out=v.out).sub_(y)
+    h = _hidden_forward(layers, act, v, x)
+    d = torch.mm(h, layers.blocks_t[-1], out=v.out).sub_(y)
     v.sq.addcmul_(d, d)
     return d
 
 
-def _forward_backward(blocks, grads, act: _Activation, v: _Views, x, y) -> None:
+def _forward_backward(layers: _Layers, grads, act: _Activation, v: _Views, x, y) -> None:
     """Write the mean squared error's gradient into `grads`; add the squared errors to v.sq."""
-    d = _error(blocks, act, v, x, y).mul_(2.0 / len(x))  # now d(loss)/d(prediction)
+    d = _error(layers, act, v, x, y).mul_(2.0 / len(x))  # now d(loss)/d(prediction)
     inputs = [x, *v.outputs]
-    for i in range(len(blocks) - 1, -1, -1):
-        torch.mm(d.t(), inputs[i], out=grads[i])
+    d_t = [*v.grads_t, v.out_t]  # transposes of d at each layer's output
+    for i in range(len(grads) - 1, -1, -1):
+        torch.mm(d_t[i], inputs[i], out=grads[i])
         if i > 0:
-            d = torch.mm(d, blocks[i][:, :-1], out=v.grads[i - 1])
+            d = torch.mm(d, layers.weights[i], out=v.grads[i - 1])
             act.backward(d, v.acts[i - 1] if act.inplace else v.pre[i - 1])
 
 
@@ -249,8 +270,8 @@ def fit_model(
     widths = _widths(model)
     flat = torch.empty(sum((a + 1) * b for a, b in itertools.pairwise(widths)), device=data.device)
     flat_grad = torch.zeros_like(flat)
-    blocks, grads = _layer_blocks(flat, widths), _layer_blocks(flat_grad, widths)
-    _copy_model(model, blocks, to_model=False)
+    layers, grads = _Layers.of(flat, widths), _layer_blocks(flat_grad, widths)
+    _copy_model(model, layers.blocks, to_model=False)
     act = _ACTIVATIONS[recipe.activation]
     opt = FusedAdam(flat, flat_grad, recipe, n)
     work = Workspace(bs, widths, act, backward=True, device=data.device)
@@ -286,7 +307,7 @@ def fit_model(
             rows, x, y, v = shapes[min(bs, n - i * bs)]
             if steps > 1:
                 torch.index_select(data, 0, order[i * bs : (i + 1) * bs], out=rows)
-            _forward_backward(blocks, grads, act, v, x, y)
+            _forward_backward(layers, grads, act, v, x, y)
             opt.step(lr_at((epoch - 1) * steps + i))
         epoch_loss = (work.sq.sum() / n).item()  # one host sync per epoch, not per step
         work.sq.zero_()
@@ -295,7 +316,7 @@ def fit_model(
             status, diverged_epoch = "diverged", epoch
             break
         if has_val and (epoch % recipe.val_every == 0 or epoch == epochs):
-            val_mse = _chunked_mse(blocks, act, val_work, val)
+            val_mse = _chunked_mse(layers, act, val_work, val)
             val_loss.append((epoch, val_mse))
             if val_mse < best_val - recipe.min_delta:
                 best_val, best_epoch = val_mse, epoch
@@ -319,7 +340,7 @@ def fit_model(
         status, diverged_epoch = "diverged", epoch
     if best_epoch and keep_best and status != "diverged":
         flat.copy_(best_flat)
-    _copy_model(model, blocks, to_model=True)
+    _copy_model(model, layers.blocks, to_model=True)
     history = {
         "epoch": list(range(1, epoch + 1)),
         "train_loss": train_loss[:epoch].tolist(),
@@ -340,11 +361,11 @@ def fit_model(
 VAL_CHUNK = 512  # rows per validation forward pass: bounded memory whatever n
 
 
-def _chunked_mse(blocks, act: _Activation, work: Workspace, val: torch.Tensor) -> float:
+def _chunked_mse(layers: _Layers, act: _Activation, work: Workspace, val: torch.Tensor) -> float:
     with torch.inference_mode():
         for i in range(0, len(val), VAL_CHUNK):
             rows = val[i : i + VAL_CHUNK]
-            _error(blocks, act, work.views(len(rows)), rows[:, :-1], rows[:, -1:])
+            _error(layers, act, work.views(len(rows)), rows[:, :-1], rows[:, -1:])
         mse = (work.sq.sum() / len(val)).item()
         work.sq.zero_()
     return mse
