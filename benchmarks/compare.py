@@ -41,7 +41,11 @@ METHODS = ["tuned", "seed", "plain_b512", "sklearn_mlp", "rbf", "ols"]
 
 
 def comparison(functions, sizes, seeds) -> None:
-    print("\n## 1. Method × size × function (R² mean over seeds; train s median; peak MB mean)\n")
+    print(
+        "\n## 1. Method × size × function (R² mean over seeds; train s median; peak MB mean, "
+        "measured in this long-lived process: its heap's history can add about 1 MB, "
+        "section 3 measures in fresh processes)\n"
+    )
     print("| function | n | method | R² | train s | train peak MB |")
     print("|---|---|---|---|---|---|")
     for fn_name in functions:
