@@ -11,7 +11,13 @@ import torch
 
 from .data import DEFAULT_SPLIT, Dataset, split_indices
 from .interpolator import Interpolator
-from .profiling import PeakMemory, estimate_prediction_bytes, estimate_training_bytes, median_time
+from .profiling import (
+    PeakMemory,
+    estimate_prediction_bytes,
+    estimate_training_bytes,
+    median_time,
+    set_malloc_thresholds,
+)
 from .recipes import Recipe, get_recipe
 from .records import accuracy_fields, memory_fields, split_fields
 from .train import VAL_CHUNK
@@ -41,12 +47,21 @@ def run_experiment(
     pool, kernels), so they count in neither time nor memory.
     """
     rec = get_recipe(recipe)
+    # glibc raises its mmap threshold once a large buffer is freed, so later large buffers
+    # come from the heap and leave holes in it when freed. The meter hands free heap pages
+    # back to the OS, and the loop's small allocations then wander back into those holes:
+    # growth that depends on what the process did before (~20 MB in a 1M-sample job). So
+    # until training ends, large buffers are mapped afresh (glibc's starting thresholds,
+    # held); afterwards fixed high ones let prediction reuse its chunk buffers, as glibc's
+    # adapted thresholds would.
+    set_malloc_thresholds(128 * 1024, 128 * 1024)
     tr, va, te = split_indices(len(ds), split, seed)
     warm_up(rec, threads, len(tr), len(va))
     est = Interpolator(
         recipe=rec, seed=seed, threads=threads, log_every_s=log_every_s, measure_memory=True
     )
     est.fit(ds.X[tr], ds.y[tr], ds.X[va], ds.y[va])
+    set_malloc_thresholds(32 * MB, 64 * MB)
     with PeakMemory() as mem_pred:
         pred = est.predict(ds.X[te])
     res = est.result_

@@ -35,6 +35,23 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def set_malloc_thresholds(mmap_bytes: int, trim_bytes: int) -> bool:
+    """glibc: allocations of `mmap_bytes` or more are mapped afresh (and unmapped when
+    freed), and free memory above `trim_bytes` at the heap's top goes back to the OS. Setting
+    them also stops glibc adapting them. False, doing nothing, where glibc is not in use."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(
+            libc.mallopt(_M_MMAP_THRESHOLD, mmap_bytes)
+            and libc.mallopt(_M_TRIM_THRESHOLD, trim_bytes)
+        )
+    except (OSError, AttributeError):
+        return False
+
+
 def hwm_reset_supported() -> bool:
     """True where the kernel's resident high-water mark can be reset (Linux)."""
     try:
