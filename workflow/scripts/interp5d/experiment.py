@@ -106,7 +106,7 @@ def warm_up(recipe: Recipe, threads: int, n_train: int, n_val: int) -> None:
     """
     bs = recipe.batch_size
     rows = 64 if bs is None or bs >= n_train else bs + (n_train % bs or bs)
-    val_rows = min(n_val, VAL_CHUNK) + n_val % VAL_CHUNK if n_val > VAL_CHUNK else n_val
+    val_rows = VAL_CHUNK + n_val % VAL_CHUNK if n_val > VAL_CHUNK else n_val
     rng = np.random.default_rng(0)
     X, y = rng.uniform(size=(rows, 5)), rng.uniform(size=rows)
     Xv, yv = rng.uniform(size=(val_rows, 5)), rng.uniform(size=val_rows)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psutil
 
+from .train import INPLACE_ACTIVATIONS, VAL_CHUNK
+
 MB = 1024**2
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -141,7 +143,7 @@ def estimate_training_bytes(
     batch_size: int | None,
     activation: str = "relu",
     n_in: int = 5,
-    val_chunk: int = 512,
+    val_chunk: int = VAL_CHUNK,
 ) -> dict[str, int]:
     """Analytic float32 footprint of the training loop (the data tensors already exist).
 
@@ -157,7 +159,7 @@ def estimate_training_bytes(
     n_params = sum((a + 1) * b for a, b in itertools.pairwise(widths))
     full = batch_size is None or batch_size >= n_train
     batch = n_train if full else batch_size
-    pre = 0 if activation in ("relu", "tanh") else sum(hidden)
+    pre = 0 if activation in INPLACE_ACTIVATIONS else sum(hidden)
     forward_row = sum(h + 1 for h in hidden) + pre + 2  # outputs, pre-activations, out, sq
     parts = {
         "params": 5 * n_params * f32,

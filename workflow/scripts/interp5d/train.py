@@ -122,6 +122,9 @@ _ACTIVATIONS = {
 }
 
 
+INPLACE_ACTIVATIONS = frozenset(name for name, a in _ACTIVATIONS.items() if a.inplace)
+
+
 def training_rows(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The layout fit_model trains on: float32 rows [x_1 .. x_k, 1, y], shape (n, k + 2)."""
     n = len(X)
