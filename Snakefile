@@ -7,6 +7,10 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+# a baseline switched on with no settings (`ols:` in YAML) takes its defaults
+if isinstance(config.get("baselines"), dict):
+    config["baselines"] = {k: v or {} for k, v in config["baselines"].items()}
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

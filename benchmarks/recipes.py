@@ -1,6 +1,7 @@
 """Benchmark of the shipped recipes: R², training time and peak memory per recipe and size.
 
-Each cell is the mean (time: median) over seeds of one full run_experiment: data drawn
+Each cell is the mean (time: median) over seeds of one run of the one runner
+(interp5d.runner.profile_run): data drawn
 with the seed, split 70/15/15, trained with one torch thread, profiled as in the workflow,
 each run in a fresh process as a workflow job is (a long-lived process's heap history
 would show in the memory columns). One run at a time; nothing else should run meanwhile.
@@ -21,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
 import numpy as np
-from interp5d import Dataset, get_function, run_experiment
+from interp5d import Dataset, Interpolator, get_function, profile_run
 from interp5d.provenance import cpu_model
 
 SEED_STUDY_R2 = {1000: 0.422, 5000: 0.543, 10000: 0.569}
@@ -30,7 +31,8 @@ SEED_STUDY_R2 = {1000: 0.422, 5000: 0.543, 10000: 0.569}
 def one_run(function: str, recipe: str, n: int, seed: int) -> dict:
     fn = get_function(function)
     X, y, f = fn.sample(n, seed)
-    rec, _ = run_experiment(Dataset(X, y, f), recipe, seed, threads=1)
+    est = Interpolator(recipe, seed=seed, threads=1, measure_memory=True)
+    rec, _ = profile_run(Dataset(X, y, f), est, seed, threads=1)
     return rec
 
 
@@ -50,10 +52,10 @@ def main() -> None:
     fn = get_function(args.function)
     print(f"# {fn.name}, 1 torch thread, seeds {args.seeds}, CPU: {cpu_model()}")
     print(
-        "| recipe | n | R² mean ± std | oracle R² | train s (median) | epochs | "
-        "train peak MB | estimate MB | predict peak MB |"
+        "| recipe | n | R² mean ± std | oracle R² | fit s (median) | loop s (median) | epochs | "
+        "loop peak MB | its buffers MB | predict peak MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     t0 = time.perf_counter()
     ctx = multiprocessing.get_context("spawn")
     for recipe in args.recipes:
@@ -66,10 +68,11 @@ def main() -> None:
             print(
                 f"| {recipe} | {n:,} | {r2.mean():.4f} ± {r2.std(ddof=1):.4f} | "
                 f"{np.mean([r['oracle_r2'] for r in recs]):.4f} | "
-                f"{statistics.median(r['train_time_s'] for r in recs):.3f} | "
+                f"{statistics.median(r['fit_time_s'] for r in recs):.3f} | "
+                f"{statistics.median(r['loop_time_s'] for r in recs):.3f} | "
                 f"{statistics.median(r['epochs_run'] for r in recs):.0f} | "
-                f"{np.mean([r['train_peak_mb'] for r in recs]):.2f} | "
-                f"{np.mean([r['train_estimate_mb'] for r in recs]):.2f} | "
+                f"{np.mean([r['loop_peak_mb'] for r in recs]):.2f} | "
+                f"{np.mean([r['loop_estimate_mb'] for r in recs]):.2f} | "
                 f"{np.mean([r['predict_peak_mb'] for r in recs]):.3f} |",
                 flush=True,
             )

@@ -44,18 +44,20 @@ def test_baseline_settings_and_prediction_choices_are_checked(config, tmp_path):
     pts = tmp_path / "p.csv"
     pts.write_text("a,b,c,d,e\n0.1,0.2,0.3,0.4,0.5\n")
     bad = copy.deepcopy(config)
-    bad["baselines"] = {"sklearn_mlp": {"max_iters": 5}, "rbf": None}
+    bad["baselines"] = {"rbf": {}}
+    bad["recipes"]["ols"] = {}
     bad["split"] = {"train": 0.85, "val": 0.0, "test": 0.15}
     bad["predictions"] = {
-        "p": {"dataset": "synthetic5d", "n": 1234, "recipe": "tuned", "seed": 7, "points": str(pts)}
+        "p": {"dataset": "synthetic5d", "n": 1234, "method": "knn", "seed": 7, "points": str(pts)}
     }
     with pytest.raises(ConfigError) as err:
         check_config(bad)
     msg = str(err.value)
+    assert "recipes.ols: the name is taken by a baseline method; rename it" in msg
+    assert "baselines.rbf: chooses its smoothing on the validation split; split.val is 0" in msg
     assert (
-        "baselines.sklearn_mlp: unknown setting(s) ['max_iters']; allowed: ['hidden', 'max_iter']"
+        "predictions.p.method: unknown method 'knn'; allowed: ['ols', 'rbf', 'seed', 'tuned']"
         in msg
     )
-    assert "baselines.rbf: chooses its smoothing on the validation split; split.val is 0" in msg
     assert "predictions.p.n: 1234 is not a size of 'synthetic5d' in this study" in msg
     assert "predictions.p.seed: 7 is not a seed of this study; allowed: [42, 43, 44]" in msg

@@ -1,5 +1,3 @@
-import itertools
-
 import numpy as np
 import pytest
 import torch
@@ -24,7 +22,7 @@ def fitted(data):
 
 def test_constructor_stores_settings_only():
     est = Interpolator("seed", seed=5, threads=2)
-    assert est.get_params()["recipe"] == "seed" and est.seed == 5
+    assert est.get_params(deep=False)["recipe"] == "seed" and est.seed == 5
     assert not hasattr(est, "model_")
     with pytest.raises(NotFittedError):
         est.predict(np.zeros(5))
@@ -79,10 +77,14 @@ def test_save_load_round_trip(tmp_path, fitted, data):
     assert np.array_equal(loaded.predict(Xte), fitted.predict(Xte))
     assert loaded.recipe_ == fitted.recipe_
     blob = torch.load(p, weights_only=True)
-    assert set(blob) == {"state_dict", "metadata"}
+    assert set(blob) == {"arrays", "metadata"}
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(DataError, match="junk.pt: not an interp5d model file"):
         Interpolator.load(tmp_path / "junk.pt")
+    # a file of the format before this one is refused, saying how to get a new one
+    torch.save({"state_dict": {}, "metadata": '{"format_version": 1}'}, tmp_path / "old.pt")
+    with pytest.raises(DataError, match="old.pt: model format 1 is not 2; refit the model"):
+        Interpolator.load(tmp_path / "old.pt")
 
 
 def test_out_of_range_flag(fitted):
@@ -182,18 +184,17 @@ def test_validation_arguments_must_pair(data):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "silu", "gelu"])
 @pytest.mark.parametrize("capacity", [40, 64])  # a batch that fills the workspace, or not
 def test_hand_written_backward_matches_autograd(activation, capacity):
-    from interp5d.model import build_mlp
-    from interp5d.train import (
-        _ACTIVATIONS,
+    from interp5d.activations import ACTIVATIONS
+    from interp5d.fast_engine import (
+        Layers,
         Workspace,
-        _copy_model,
-        _error,
-        _forward_backward,
-        _layer_blocks,
-        _Layers,
-        _widths,
-        training_rows,
+        copy_weights,
+        error,
+        forward_backward,
+        layer_blocks,
     )
+    from interp5d.model import build_mlp, layer_widths, n_block_parameters
+    from interp5d.train import training_rows
 
     torch.manual_seed(0)
     model = build_mlp(5, (16, 8), activation)
@@ -201,27 +202,27 @@ def test_hand_written_backward_matches_autograd(activation, capacity):
     loss = torch.nn.functional.mse_loss(model(x), y)
     loss.backward()
 
-    widths = _widths(model)
-    flat = torch.zeros(sum((a + 1) * b for a, b in itertools.pairwise(widths)))
+    widths = layer_widths(model)
+    flat = torch.zeros(n_block_parameters(widths))
     grad = torch.full_like(flat, float("nan"))  # every entry must be written
-    layers, grads = _Layers.of(flat, widths), _layer_blocks(grad, widths)
-    _copy_model(model, layers.blocks, to_model=False)
-    act = _ACTIVATIONS[activation]
+    layers, grads = Layers.of(flat, widths), layer_blocks(grad, widths)
+    copy_weights(model, layers.blocks, to_model=False)
+    act = ACTIVATIONS[activation]
     views = Workspace(capacity, widths, act, backward=True, device="cpu").views(40)
     rows = training_rows(x, y)
-    _forward_backward(layers, grads, act, views, rows[:, :-1], rows[:, -1:])
+    forward_backward(layers, grads, act, views, rows[:, :-1], rows[:, -1:])
     assert views.sq.sum().item() / 40 == pytest.approx(loss.item(), rel=1e-5)
     linear = [m for m in model if isinstance(m, torch.nn.Linear)]
     for layer, g in zip(linear, grads, strict=True):
         torch.testing.assert_close(g[:, :-1], layer.weight.grad, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(g[:, -1], layer.bias.grad, rtol=1e-5, atol=1e-6)
     with torch.no_grad():
-        err = _error(layers, act, views, rows[:, :-1], rows[:, -1:])
+        err = error(layers, act, views, rows[:, :-1], rows[:, -1:])
         torch.testing.assert_close(err + y, model(x))
 
 
 def test_fused_adam_matches_torch_adam():
-    from interp5d.train import FusedAdam
+    from interp5d.fast_engine import FusedAdam
 
     torch.manual_seed(0)
     p_ref = torch.randn(30, requires_grad=True)
@@ -237,3 +238,59 @@ def test_fused_adam_matches_torch_adam():
         ours.step(0.01)
     torch.testing.assert_close(flat, p_ref.detach(), rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(grad, g)  # the gradient is read, not changed
+
+
+def test_engines_end_with_the_same_weights(data):
+    # the fast engine (hand-written backward, buffers, fused Adam) and the plain one
+    # (nn.Module, loss.backward(), torch.optim.Adam) on one recipe: a short last batch
+    # (400 rows in batches of 64), warm-up then cosine, both kinds of weight decay, and
+    # the best validation epoch's weights restored
+    Xtr, ytr, Xva, yva, Xte, _ = data
+    recipe = {
+        "epochs": 12,
+        "batch_size": 64,
+        "lr": 0.05,
+        "beta2": 0.99,
+        "schedule": "cosine",
+        "warmup_epochs": 2,
+        "min_lr": 0.045,
+        "weight_decay": 1e-3,
+        "weight_decay_n": 0.3,
+        "val_every": 1,
+        "restore_best": True,
+    }
+    fast, plain = (
+        Interpolator({**recipe, "engine": e}, seed=5).fit(Xtr, ytr, Xva, yva)
+        for e in ("fast", "autograd")
+    )
+    assert fast.result_.best_epoch == plain.result_.best_epoch < fast.result_.epochs_run == 12
+    for (name, a), b in zip(
+        fast.model_.state_dict().items(), plain.model_.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+    np.testing.assert_allclose(fast.history_["train_loss"], plain.history_["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(fast.predict(Xte), plain.predict(Xte), rtol=1e-4, atol=1e-5)
+
+
+def test_scikit_learn_model_selection_tools(data):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    Xtr, ytr, *_ = data
+    est = Interpolator({"epochs": 5, "batch_size": 64}, seed=3)
+    twin = clone(est)
+    assert twin is not est and twin.get_params(deep=False) == est.get_params(deep=False)
+    assert not hasattr(twin, "model_")
+    # recipe settings one by one, as nested parameters
+    assert est.get_params()["recipe__batch_size"] == 64
+    twin.set_params(recipe__lr=0.02, seed=4)
+    assert twin.recipe["lr"] == 0.02 and twin.recipe["batch_size"] == 64 and twin.seed == 4
+    scores = cross_val_score(est, Xtr, ytr, cv=KFold(3, shuffle=True, random_state=0))
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+    grid = GridSearchCV(est, {"recipe__lr": [1e-3, 1e-2]}, cv=2).fit(Xtr, ytr)
+    assert grid.best_params_["recipe__lr"] in (1e-3, 1e-2)
+    assert grid.best_estimator_.recipe_.lr == grid.best_params_["recipe__lr"]
+    pipe = make_pipeline(MinMaxScaler(), clone(est)).fit(Xtr, ytr)
+    assert pipe.predict(Xtr[:4]).shape == (4,) and np.isfinite(pipe.score(Xtr, ytr))

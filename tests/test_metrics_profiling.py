@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from interp5d import Dataset, PeakMemory, get_function, run_experiment
+from interp5d import Dataset, Interpolator, PeakMemory, get_function, profile_run
 from interp5d.metrics import oracle_metrics, r2_score, regression_metrics
-from interp5d.profiling import estimate_training_bytes, hwm_reset_supported
+from interp5d.profiling import hwm_reset_supported, malloc_thresholds, median_time
+from interp5d.recipes import Recipe
+from interp5d.train import estimate_loop_bytes
 
 
 def test_regression_metrics_by_hand():
@@ -52,22 +54,64 @@ def test_memory_meter_catches_a_known_allocation(force_sampling):
     assert m.method.startswith("linux-vmhwm" if not force_sampling else "psutil-sampling")
 
 
-def test_training_estimate_grows_with_full_batch_only():
-    full = [estimate_training_bytes(n, n // 5, (64, 32), None)["activations"] for n in (700, 7000)]
-    mini = [estimate_training_bytes(n, n // 5, (64, 32), 64)["activations"] for n in (700, 7000)]
+@pytest.mark.skipif(not hwm_reset_supported(), reason="needs the exact Linux meter")
+def test_nested_meters_each_see_their_own_peak():
+    _allocate_50mb()
+    with PeakMemory() as outer:
+        _allocate_50mb()  # before the inner meter resets the kernel's mark
+        with PeakMemory(release=False) as inner:
+            pass
+    assert inner.peak_above_baseline_mb < 5
+    assert outer.peak_above_baseline_mb == pytest.approx(50, rel=0.10)
+
+
+def test_malloc_thresholds_nest_and_restore(monkeypatch):
+    import interp5d.profiling as prof
+
+    calls = []
+    monkeypatch.setattr(prof, "_mallopt", lambda m, t: calls.append((m, t)) or True)
+    with malloc_thresholds(1, 2), malloc_thresholds(3, 4):
+        pass
+    assert calls == [(1, 2), (3, 4), (1, 2), prof.GLIBC_DEFAULT_THRESHOLDS]
+
+
+def test_median_time_stops_at_its_budget():
+    import time
+
+    calls = []
+    median_time(lambda: calls.append(time.sleep(0.02)), repeats=50, warmup=0, budget_s=0.05)
+    assert 1 <= len(calls) < 10
+
+
+def test_loop_estimate_is_the_loops_own_buffers():
+    def est(n, batch):
+        return estimate_loop_bytes(n, n // 5, [5, 64, 32, 1], Recipe(batch_size=batch))
+
+    full = [est(n, None)["activations"] for n in (700, 7000)]
+    mini = [est(n, 64)["activations"] for n in (700, 7000)]
     assert full[1] == pytest.approx(10 * full[0]) and mini[0] == mini[1]
-    parts = estimate_training_bytes(7000, 1500, (64, 32), 256)
+    parts = est(7000, 256)
     assert parts["total"] == sum(v for k, v in parts.items() if k not in ("total", "data"))
+    assert parts["permutation"] == 7000 * 4 and parts["batch"] == 256 * 7 * 4
+    assert estimate_loop_bytes(700, 100, [5, 64, 32, 1], Recipe(engine="autograd")) is None
+    # what a real run's engine allocates is what the meta-device estimate counts
+    from interp5d.fast_engine import FastEngine
+
+    recipe = Recipe(batch_size=256, restore_best=True)
+    real = FastEngine([5, 64, 32, 1], recipe, 7000, 256, 1400, True, "cpu").nbytes()
+    assert {k: parts[k] for k in real} != real  # restore_best adds the best-weights copy
+    meta = estimate_loop_bytes(7000, 1400, [5, 64, 32, 1], recipe)
+    assert {k: meta[k] for k in real} == real
 
 
 _MEMORY_RUN = textwrap.dedent(
     """
     import json, sys
-    from interp5d import Dataset, get_function, run_experiment
+    from interp5d import Dataset, Interpolator, get_function, profile_run
     X, y, f = get_function("synthetic5d").sample(int(sys.argv[1]), 0)
-    recipe = json.loads(sys.argv[2])
-    rec, _ = run_experiment(Dataset(X, y, f), recipe, 0, latency_repeats=1, throughput_points=100)
-    print(json.dumps([rec["train_peak_mb"], rec["train_estimate_mb"]]))
+    est = Interpolator(json.loads(sys.argv[2]), seed=0, measure_memory=True)
+    rec, _ = profile_run(Dataset(X, y, f), est, 0, latency_repeats=1, throughput_points=100)
+    print(json.dumps([rec["loop_peak_mb"], rec["loop_estimate_mb"]]))
     """
 )
 
@@ -101,19 +145,21 @@ def test_training_loop_allocates_what_the_estimate_counts():
     assert large - small < 0.5
 
 
-def test_run_experiment_record():
+def test_profile_run_record():
     X, y, f = get_function("synthetic5d").sample(300, seed=0)
-    rec, est = run_experiment(
+    rec, est = profile_run(
         Dataset(X, y, f),
-        {"epochs": 5, "batch_size": 64},
+        Interpolator({"epochs": 5, "batch_size": 64}, measure_memory=True),
         seed=0,
         latency_repeats=3,
         throughput_points=1000,
     )
     for key in (
-        "train_time_s",
+        "fit_time_s",
+        "loop_time_s",
         "time_per_epoch_s",
         "train_peak_mb",
+        "loop_peak_mb",
         "predict_peak_mb",
         "predict_latency_s",
         "predict_throughput_per_s",
@@ -124,9 +170,10 @@ def test_run_experiment_record():
         "r2",
         "oracle_r2",
         "r2_vs_f",
-        "train_estimate_mb",
+        "loop_estimate_mb",
     ):
         assert np.isfinite(rec[key]), key
     assert rec["n_train"] + rec["n_val"] + rec["n_test"] == 300
     assert rec["status"] == "ok" and rec["epochs_run"] == 5
     assert rec["oracle_r2"] > 0.99 and rec["train_peak_mb"] >= 0
+    assert est.seed == 0 and rec["seed"] == 0

@@ -35,6 +35,7 @@ def user_config(**extra):
     cfg = yaml.safe_load(yaml.safe_dump(TINY))
     cfg.update(sizes=[60], seeds=[1])
     cfg["recipes"] = {"tuned": TINY["recipes"]["tuned"]}
+    cfg["baselines"] = {}
     cfg["datasets"] = {
         "csvdata": {
             "path": "mine.csv",
@@ -49,7 +50,7 @@ def user_config(**extra):
         "mine": {
             "dataset": "csvdata",
             "n": 100,
-            "recipe": "tuned",
+            "method": "tuned",
             "seed": 1,
             "points": "points.csv",
         }
@@ -69,7 +70,7 @@ def user_run(tmp_path_factory):
 
 def test_file_datasets_run_beside_functions(user_run):
     runs = pd.read_csv(user_run / "results/summary.csv")
-    got = sorted(zip(runs["function"], runs["n_samples"], strict=True))
+    got = sorted(zip(runs["dataset"], runs["n_samples"], strict=True))
     assert got == [
         ("csvdata", 60),
         ("csvdata", 100),
@@ -77,17 +78,17 @@ def test_file_datasets_run_beside_functions(user_run):
         ("pkldata", 60),
         ("synthetic5d", 60),
     ]
-    files = runs[runs["function"] != "synthetic5d"]
+    files = runs[runs["dataset"] != "synthetic5d"]
     assert files["oracle_r2"].isna().all() and files["r2_vs_f"].isna().all()
-    assert runs[runs["function"] == "synthetic5d"]["oracle_r2"].notna().all()
+    assert runs[runs["dataset"] == "synthetic5d"]["oracle_r2"].notna().all()
     md = (user_run / "results/summary.md").read_text()
     assert md.count("Noise ceiling: not known for a dataset from a file.") == 3
     # the same rows, the same seed: the three formats give the same subsample and model
-    r2 = runs.set_index("function")["r2"]
+    r2 = runs.set_index("dataset")["r2"]
     assert (
         r2["npzdata"]
         == r2["pkldata"]
-        == runs.query("function == 'csvdata' and n_samples == 60")["r2"].item()
+        == runs.query("dataset == 'csvdata' and n_samples == 60")["r2"].item()
     )
 
 
@@ -212,8 +213,8 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
             "datasets.csvdata: mine.csv: target column 'z' not found",
         ),
         (
-            lambda c: c["predictions"]["mine"].update(recipe="fast"),
-            "predictions.mine.recipe: unknown recipe 'fast'",
+            lambda c: c["predictions"]["mine"].update(method="fast"),
+            "predictions.mine.method: unknown method 'fast'",
         ),
         (
             lambda c: c["predictions"]["mine"].update(points="nope.csv"),

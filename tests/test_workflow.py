@@ -26,7 +26,9 @@ TINY = {
         "seed": {"epochs": 3},
         "tuned": {"epochs": 4, "batch_size": 16, "lr": 0.01, "schedule": "cosine"},
     },
+    "baselines": {"ols": {}},
 }
+RUNS = 1 * 2 * 3 * 2  # datasets x sizes x methods x seeds
 FIGURES = [f"figures/{n}.png" for n in (*FIGURE_NAMES, "learning_curves")]
 
 
@@ -72,10 +74,8 @@ def test_default_config_dry_run_plan():
     "configfile, expected",
     [
         ("config/scaling.yaml", {"generate_dataset": 7, "train_profile": 14}),
-        (
-            "config/compare.yaml",
-            {"generate_dataset": 27, "train_profile": 54, "baseline_profile": 81},
-        ),
+        # 27 datasets x (2 recipes + 3 baselines)
+        ("config/compare.yaml", {"generate_dataset": 27, "train_profile": 135}),
     ],
 )
 def test_study_configs_plan(configfile, expected):
@@ -95,20 +95,35 @@ def test_end_to_end_outputs(tiny_run):
         assert (d / f).stat().st_size > 0, f
     runs = pd.read_csv(d / "results/summary.csv")
     assert list(runs.columns) == RUN_COLUMNS
-    assert len(runs) == 1 * 2 * 2 * 2  # functions x sizes x recipes x seeds
+    assert len(runs) == RUNS
     assert set(runs["status"]) == {"ok"} and runs["r2"].notna().all()
     assert (runs["oracle_r2"] > 0.99).all()
+    assert runs.groupby("method")["kind"].first().to_dict() == {
+        "ols": "baseline",
+        "seed": "recipe",
+        "tuned": "recipe",
+    }
+    # every run, recipe or baseline, has the fields of the one runner
+    common = [
+        "dataset", "method", "kind", "n_samples", "seed", "status", "fit_time_s",
+        "train_peak_mb", "predict_peak_mb", "predict_latency_s", "predict_throughput_per_s",
+        "mse", "r2",
+    ]  # fmt: skip
+    assert runs[common].notna().all().all()
+    recipes = runs[runs["kind"] == "recipe"]
+    assert (recipes["loop_time_s"] <= recipes["fit_time_s"]).all()
     stats = pd.read_csv(d / "results/summary_by_size.csv")
-    assert len(stats) == 4 and (stats["n_runs"] == 2).all()
-    for col in ("r2_mean", "r2_std", "r2_min", "r2_max", "train_time_s_mean", "train_peak_mb_mean"):
+    assert len(stats) == 6 and (stats["n_runs"] == 2).all()
+    for col in ("r2_mean", "r2_std", "r2_min", "r2_max", "fit_time_s_mean", "train_peak_mb_mean"):
         assert col in stats.columns
     md = (d / "results/summary.md").read_text()
-    for title in ("Training time", "Memory", "Accuracy", "seed: R²", "tuned: R²"):
+    for title in ("Fit time", "Memory", "Accuracy", "seed: R²", "tuned: R²", "ols: R²"):
         assert title in md
     env = json.loads((d / "results/environment.json").read_text())
     assert env["logical_cores"] >= 1 and env["ram_gb"] > 0 and env["packages"]["torch"]
     metrics = json.loads((d / "results/runs/synthetic5d/tuned/n60_seed1/metrics.json").read_text())
-    assert metrics["settings"]["recipe"]["batch_size"] == 16 and metrics["threads"] == 1
+    assert metrics["settings"]["method"]["settings"]["batch_size"] == 16
+    assert metrics["threads"] == 1 and metrics["kind"] == "recipe"
     assert metrics["software"]["packages"]["torch"].startswith("2.13")
     assert (d / "results/benchmarks/train_profile/synthetic5d/tuned/n60_seed1.tsv").exists()
     log = (d / "results/logs/train_profile/synthetic5d/tuned/n60_seed1.log").read_text()
@@ -145,7 +160,7 @@ def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
     assert plan == {
         "generate_dataset": 2,
-        "train_profile": 4,
+        "train_profile": 6,
         "aggregate": 1,
         "plot_summary": 3,
         "plot_learning_curves": 1,
@@ -154,9 +169,9 @@ def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
 
 
 def test_switching_a_baseline_on_runs_only_its_jobs(tiny_run, tmp_path):
-    write_config(tmp_path / "c.yaml", baselines={"ols": None})
+    write_config(tmp_path / "c.yaml", baselines={"ols": None, "sklearn_mlp": {"max_iter": 5}})
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
-    assert plan == {"baseline_profile": 4, "aggregate": 1, "plot_summary": 3, "all": 1}
+    assert plan == {"train_profile": 4, "aggregate": 1, "plot_summary": 3, "all": 1}
 
 
 def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
@@ -169,7 +184,12 @@ def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
     "module, expected",
     [
         ("plots.py", {"plot_summary": 3, "plot_learning_curves": 1, "all": 1}),
-        ("summary.py", {"aggregate": 1, "plot_summary": 3, "plot_learning_curves": 0, "all": 1}),
+        # plots.py imports summary.py (its fitted exponents), so every figure follows it
+        ("summary.py", {"aggregate": 1, "plot_summary": 3, "plot_learning_curves": 1, "all": 1}),
+        (
+            "methods/least_squares.py",
+            {"train_profile": 4, "aggregate": 1, "plot_summary": 3, "all": 1},
+        ),
         (
             "train.py",
             {
@@ -181,10 +201,20 @@ def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
             },
         ),
         (
+            "runner.py",
+            {
+                "train_profile": 12,
+                "aggregate": 1,
+                "plot_summary": 3,
+                "plot_learning_curves": 1,
+                "all": 1,
+            },
+        ),
+        (
             "functions.py",
             {
                 "generate_dataset": 4,
-                "train_profile": 8,
+                "train_profile": 12,
                 "aggregate": 1,
                 "plot_summary": 3,
                 "plot_learning_curves": 1,
@@ -258,7 +288,7 @@ def test_timed_jobs_hold_the_timed_resource():
 def test_diverged_run_is_kept_in_tables(tmp_path):
     d = copy_workflow(tmp_path)
     cfg = yaml.safe_load(yaml.safe_dump(TINY))
-    cfg.update(sizes=[60], seeds=[1])
+    cfg.update(sizes=[60], seeds=[1], baselines={})
     cfg["recipes"] = {"wild": {"epochs": 30, "lr": 1e10, "batch_size": 8}}
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(d, "--cores", "2")
@@ -288,17 +318,17 @@ def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and its job, mid-run
     proc.wait()
     before = {p.relative_to(d).as_posix(): p.stat().st_mtime_ns for p in runs.rglob("metrics.json")}
-    assert 3 <= len(before) < 8, "the kill should land mid-run"
+    assert 3 <= len(before) < RUNS, "the kill should land mid-run"
     snakemake(d, "--unlock")  # a killed Snakemake leaves its lock, as after a crash
     res = snakemake(d, "-n", "--cores", "2")
     rerun = set(re.findall(r"output: (results/runs/\S+/metrics\.json)", res.stdout))
     # finished jobs are kept; the rest, including any output whose job was cut off
     # before Snakemake recorded it as complete, is planned again
     kept = set(before) - rerun
-    assert kept and len(rerun) == 8 - len(kept)
+    assert kept and len(rerun) == RUNS - len(kept)
     snakemake(d, "--cores", "2")
     after = {p.relative_to(d).as_posix(): p.stat().st_mtime_ns for p in runs.rglob("metrics.json")}
-    assert len(after) == 8
+    assert len(after) == RUNS
     assert all(after[p] == before[p] for p in kept)
     for p in after:
         assert json.loads((d / p).read_text())["status"] == "ok"

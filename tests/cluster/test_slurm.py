@@ -33,8 +33,8 @@ from ..conftest import copy_workflow, snakemake
 
 pytestmark = pytest.mark.cluster
 
-# One function, two sizes, one seed, both recipes, a few epochs: 2 dataset and 4
-# training jobs on Slurm.
+# One function, two sizes, one seed, both recipes (a few epochs) and a baseline: 2 dataset
+# and 6 training jobs on Slurm.
 CONFIG = {
     "functions": ["synthetic5d"],
     "sizes": [60, 100],
@@ -44,6 +44,7 @@ CONFIG = {
         "seed": {"epochs": 3},
         "tuned": {"epochs": 4, "batch_size": 16, "lr": 0.01, "schedule": "cosine"},
     },
+    "baselines": {"ols": {}},
 }
 # Rules the issue wants on the cluster, and rules it wants on the submitting host.
 REMOTE = {"generate_dataset", "train_profile"}

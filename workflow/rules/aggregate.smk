@@ -2,7 +2,7 @@ rule aggregate:
     input:
         metrics=run_files("metrics.json"),
         benchmarks=run_benchmarks(),
-        code=module_files("summary"),
+        code=tracked_code("aggregate.py"),
     output:
         runs=report(
             "results/summary.csv",
@@ -29,7 +29,7 @@ rule aggregate:
 
 rule environment:
     input:
-        code=module_files("provenance", "records"),
+        code=tracked_code("environment.py"),
     output:
         json=report(
             "results/environment.json",

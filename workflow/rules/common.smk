@@ -4,16 +4,18 @@ from pathlib import Path
 # the interp5d module, for the config check below (scripts find it on their own)
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
+from interp5d.codegraph import closure
 from interp5d.config import (
     ConfigError,
     check_config,
     dataset_options,
+    method_spec,
     sources,
     split_fractions,
 )
 from interp5d.data import split_sizes
+from interp5d.methods import method_module
 from interp5d.plots_names import FIGURE_NAMES
-from interp5d.baselines_names import BASELINE_DEFAULTS
 
 try:
     check_config(config)
@@ -31,51 +33,49 @@ localrules:
 
 
 wildcard_constraints:
-    function="[A-Za-z0-9_]+",
-    recipe="[A-Za-z0-9_-]+",
+    dataset="[A-Za-z0-9_]+",
+    method="[A-Za-z0-9_-]+",
     n="[0-9]+",
     seed="[0-9]+",
     figure="|".join(FIGURE_NAMES),
 
 
 ENV = "../../envs/interp5d.yaml"
-RUN = "{function}/{recipe}/n{n}_seed{seed}"
+RUN = "{dataset}/{method}/n{n}_seed{seed}"
+METHODS = [*config["recipes"], *config["baselines"]]
 
 
-def module_files(*names):
-    """Source files of interp5d that a rule's script uses: editing one reruns the rule."""
-    return [
-        workflow.source_path(f"../scripts/interp5d/{name}.py")
-        for name in ("__init__", "logs", *names)
-    ]
+def tracked_code(script, *modules):
+    """The interp5d files a rule's script imports, transitively (read from the code), plus
+    those of `modules`: editing any of them reruns the rule's jobs, and no other edit does.
+    """
+    path = Path(workflow.basedir) / "workflow" / "scripts" / script
+    return [str(p) for p in closure([path], modules)]
+
+
+def method_code(wildcards):
+    """The training script's code and that of this job's method class."""
+    spec = method_spec(config, wildcards.method)
+    return tracked_code("train_profile.py", method_module(spec["class"]))
 
 
 def run_keys(methods=None):
     """One dict of wildcards per run in the study: every dataset (functions and files)
-    x size x recipe (or baseline method) x seed."""
-    methods = config["recipes"] if methods is None else methods
+    x size x method (recipes, then baselines) x seed."""
     return [
-        dict(function=fn, recipe=r, n=n, seed=s)
-        for fn, sizes in sources(config).items()
-        for r in methods
+        dict(dataset=ds, method=m, n=n, seed=s)
+        for ds, sizes in sources(config).items()
+        for m in (METHODS if methods is None else methods)
         for n in sizes
-        if r not in config["baselines"] or baseline_fits(r, n)
+        if fits(m, n)
         for s in config["seeds"]
     ]
 
 
-def baseline_fits(method, n):
-    """RBF's dense system grows as n²: sizes past its max_rows are left out."""
-    max_rows = baseline_settings(method).get("max_rows")
+def fits(method, n):
+    """Methods whose dense system grows as n² or n³ take at most max_rows training rows."""
+    max_rows = method_spec(config, method)["settings"].get("max_rows")
     return max_rows is None or split_sizes(n, split_fractions(config))[0] <= max_rows
-
-
-def baseline_settings(method):
-    return {**BASELINE_DEFAULTS[method], **(config["baselines"][method] or {})}
-
-
-def all_run_keys():
-    return run_keys([*config["recipes"], *config["baselines"]])
 
 
 def name_pattern(names):
@@ -84,19 +84,24 @@ def name_pattern(names):
 
 
 def dataset_file(wildcards):
-    return config["datasets"][wildcards.function]["path"]
+    return config["datasets"][wildcards.dataset]["path"]
 
 
 def dataset_settings(wildcards):
     """The config subtree a subsampling job depends on."""
-    return dataset_options(config["datasets"][wildcards.function])
+    return dataset_options(config["datasets"][wildcards.dataset])
 
 
 def prediction_model(wildcards):
     p = config["predictions"][wildcards.name]
     return (
-        f"results/runs/{p['dataset']}/{p['recipe']}/n{p['n']}_seed{p['seed']}/model.pt"
+        f"results/runs/{p['dataset']}/{p['method']}/n{p['n']}_seed{p['seed']}/model.pt"
     )
+
+
+def prediction_code(wildcards):
+    spec = method_spec(config, config["predictions"][wildcards.name]["method"])
+    return tracked_code("predict.py", method_module(spec["class"]))
 
 
 def prediction_points(wildcards):
@@ -104,36 +109,19 @@ def prediction_points(wildcards):
 
 
 def run_files(name, keys=None):
-    return [f"results/runs/{RUN}/{name}".format(**k) for k in (keys or all_run_keys())]
+    return [f"results/runs/{RUN}/{name}".format(**k) for k in (keys or run_keys())]
 
 
 def run_benchmarks():
     """The Snakemake benchmark file of each run, in the order of run_files."""
     return [
-        "results/benchmarks/{step}/{run}.tsv".format(
-            step=(
-                "baseline_profile"
-                if k["recipe"] in config["baselines"]
-                else "train_profile"
-            ),
-            run=RUN.format(**k),
-        )
-        for k in all_run_keys()
+        f"results/benchmarks/train_profile/{RUN}.tsv".format(**k) for k in run_keys()
     ]
 
 
 def first_seed_keys():
-    return [k for k in run_keys() if k["seed"] == config["seeds"][0]]
-
-
-def baseline_job_settings(wildcards):
-    """The config subtree a baseline job depends on."""
-    return {
-        "method": wildcards.recipe,
-        "options": baseline_settings(wildcards.recipe),
-        "split": config["split"],
-        "threads": config["threads"],
-    }
+    """The recipes' runs of the first seed (their learning curves are plotted)."""
+    return [k for k in run_keys(config["recipes"]) if k["seed"] == config["seeds"][0]]
 
 
 def train_settings(wildcards):
@@ -141,7 +129,7 @@ def train_settings(wildcards):
     log_every_s is left out on purpose: the script reads it from the config, untracked,
     since the log's rate changes no result."""
     return {
-        "recipe": config["recipes"][wildcards.recipe],
+        "method": method_spec(config, wildcards.method),
         "split": config["split"],
         "threads": config["threads"],
     }

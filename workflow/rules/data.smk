@@ -1,14 +1,14 @@
 rule generate_dataset:
     input:
-        code=module_files("functions", "data"),
+        code=tracked_code("generate_dataset.py"),
     output:
-        data="results/data/{function}/n{n}_seed{seed}.npz",
+        data="results/data/{dataset}/n{n}_seed{seed}.npz",
     log:
-        "results/logs/generate_dataset/{function}/n{n}_seed{seed}.log",
+        "results/logs/generate_dataset/{dataset}/n{n}_seed{seed}.log",
     benchmark:
-        "results/benchmarks/generate_dataset/{function}/n{n}_seed{seed}.tsv"
+        "results/benchmarks/generate_dataset/{dataset}/n{n}_seed{seed}.tsv"
     wildcard_constraints:
-        function=name_pattern(config["functions"]),
+        dataset=name_pattern(config["functions"]),
     conda:
         ENV
     script:
@@ -18,15 +18,15 @@ rule generate_dataset:
 rule subsample_dataset:
     input:
         source=dataset_file,
-        code=module_files("data"),
+        code=tracked_code("subsample_dataset.py"),
     output:
-        data="results/data/{function}/n{n}_seed{seed}.npz",
+        data="results/data/{dataset}/n{n}_seed{seed}.npz",
     log:
-        "results/logs/subsample_dataset/{function}/n{n}_seed{seed}.log",
+        "results/logs/subsample_dataset/{dataset}/n{n}_seed{seed}.log",
     benchmark:
-        "results/benchmarks/subsample_dataset/{function}/n{n}_seed{seed}.tsv"
+        "results/benchmarks/subsample_dataset/{dataset}/n{n}_seed{seed}.tsv"
     wildcard_constraints:
-        function=name_pattern(config["datasets"]),
+        dataset=name_pattern(config["datasets"]),
     conda:
         ENV
     params:

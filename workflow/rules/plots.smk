@@ -1,7 +1,7 @@
 rule plot_summary:
     input:
         by_size="results/summary_by_size.csv",
-        code=module_files("plots", "plots_names"),
+        code=tracked_code("plot_summary.py"),
     output:
         png=report(
             "figures/{figure}.png",
@@ -20,10 +20,8 @@ rule plot_summary:
 
 rule plot_learning_curves:
     input:
-        histories=[
-            f"results/runs/{RUN}/history.csv".format(**k) for k in first_seed_keys()
-        ],
-        code=module_files("plots"),
+        histories=run_files("history.csv", first_seed_keys()),
+        code=tracked_code("plot_learning_curves.py"),
     output:
         png=report(
             "figures/learning_curves.png",

@@ -2,9 +2,7 @@ rule predict:
     input:
         model=prediction_model,
         points=prediction_points,
-        code=module_files(
-            "data", "interpolator", "model", "predict", "recipes", "train"
-        ),
+        code=prediction_code,
     output:
         csv=report(
             "results/predictions/{name}.csv",

@@ -1,18 +1,7 @@
 rule train_profile:
     input:
-        data="results/data/{function}/n{n}_seed{seed}.npz",
-        code=module_files(
-            "data",
-            "experiment",
-            "interpolator",
-            "metrics",
-            "model",
-            "profiling",
-            "provenance",
-            "records",
-            "recipes",
-            "train",
-        ),
+        data="results/data/{dataset}/n{n}_seed{seed}.npz",
+        code=method_code,
     output:
         metrics=f"results/runs/{RUN}/metrics.json",
         history=f"results/runs/{RUN}/history.csv",
@@ -22,7 +11,7 @@ rule train_profile:
     benchmark:
         f"results/benchmarks/train_profile/{RUN}.tsv"
     wildcard_constraints:
-        recipe=name_pattern(config["recipes"]),
+        method=name_pattern(METHODS),
     conda:
         ENV
     threads: config["threads"]
@@ -32,34 +21,3 @@ rule train_profile:
         settings=train_settings,
     script:
         "../scripts/train_profile.py"
-
-
-rule baseline_profile:
-    input:
-        data="results/data/{function}/n{n}_seed{seed}.npz",
-        code=module_files(
-            "baselines",
-            "baselines_names",
-            "data",
-            "metrics",
-            "profiling",
-            "provenance",
-            "records",
-        ),
-    output:
-        metrics=f"results/runs/{RUN}/metrics.json",
-    log:
-        f"results/logs/baseline_profile/{RUN}.log",
-    benchmark:
-        f"results/benchmarks/baseline_profile/{RUN}.tsv"
-    wildcard_constraints:
-        recipe=name_pattern(config["baselines"]),
-    conda:
-        ENV
-    threads: config["threads"]
-    resources:
-        timed=1,
-    params:
-        settings=baseline_job_settings,
-    script:
-        "../scripts/baseline_profile.py"

@@ -11,7 +11,7 @@ runs.to_csv(snakemake.output.runs, index=False)
 stats.to_csv(snakemake.output.by_size, index=False)
 methods = ", ".join(sorted(runs["memory_method"].dropna().unique()))
 with open(snakemake.output.md, "w") as fh:
-    fh.write(markdown(stats, method=methods))
+    fh.write(markdown(stats, memory_method=methods))
 log.info(
     "aggregated %d runs into %d rows; %d diverged",
     len(runs),

@@ -1,8 +1,8 @@
 """Snakemake script: record the machine and software the study ran on."""
 
+from interp5d.jsonio import write_json
 from interp5d.logs import start_job_log
 from interp5d.provenance import environment_record
-from interp5d.records import write_json
 
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])

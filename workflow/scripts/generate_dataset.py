@@ -6,7 +6,7 @@ from interp5d.logs import start_job_log
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])
-fn = get_function(snakemake.wildcards.function)
+fn = get_function(snakemake.wildcards.dataset)
 n, seed = int(snakemake.wildcards.n), int(snakemake.wildcards.seed)
 X, y, f = fn.sample(n, seed)
 meta = {

@@ -1,4 +1,4 @@
-"""Snakemake script: learning curves of the first seed's runs."""
+"""Snakemake script: learning curves of the first seed's recipe runs."""
 
 import pandas as pd
 from interp5d.logs import start_job_log
@@ -7,7 +7,7 @@ from interp5d.plots import learning_curves
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])
 histories = {
-    (p["function"], p["recipe"], int(p["n"])): pd.read_csv(path)
+    (p["dataset"], p["method"], int(p["n"])): pd.read_csv(path)
     for p, path in zip(snakemake.params.runs, snakemake.input.histories, strict=True)
 }
 learning_curves(histories, snakemake.output.png, dpi=snakemake.params.settings["dpi"])

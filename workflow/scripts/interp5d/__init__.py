@@ -16,12 +16,14 @@ _EXPORTS = {
     "split_indices": "data",
     "split_sizes": "data",
     "validate_xy": "data",
-    "run_experiment": "experiment",
     "FUNCTIONS": "functions",
     "TestFunction": "functions",
     "get_function": "functions",
     "Interpolator": "interpolator",
-    "NotFittedError": "interpolator",
+    "Method": "methods.base",
+    "NotFittedError": "methods.base",
+    "build_method": "methods",
+    "method_class": "methods",
     "oracle_metrics": "metrics",
     "r2_score": "metrics",
     "regression_metrics": "metrics",
@@ -29,6 +31,7 @@ _EXPORTS = {
     "RECIPES": "recipes",
     "Recipe": "recipes",
     "get_recipe": "recipes",
+    "profile_run": "runner",
 }
 __all__ = sorted(_EXPORTS)
 

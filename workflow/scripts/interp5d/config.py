@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .baselines_names import BASELINE_DEFAULTS
 from .data import DataError, load_dataset, load_points, split_sizes
 from .functions import FUNCTIONS
+from .methods import BASELINES
 from .recipes import Recipe
 
 
@@ -37,6 +37,16 @@ def sources(config: dict[str, Any]) -> dict[str, list[int]]:
     return out
 
 
+def method_spec(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """What builds a method of the study (interp5d.methods.build_method): a recipe is the
+    MLP with the recipe's settings, a baseline its registry class with its settings."""
+    if name in config["recipes"]:
+        return {"kind": "recipe", "class": "mlp", "settings": config["recipes"][name]}
+    if name in config.get("baselines", {}):
+        return {"kind": "baseline", "class": name, "settings": config["baselines"][name] or {}}
+    raise KeyError(f"{name!r} is neither a recipe nor a baseline of this study")
+
+
 def check_config(config: dict[str, Any]) -> None:
     """Raise ConfigError listing every problem, each naming its key and what is allowed.
 
@@ -55,8 +65,8 @@ def check_config(config: dict[str, Any]) -> None:
             f" = {sum(fractions):g}"
         )
     for name, settings in config["recipes"].items():
-        if name in config.get("baselines", {}):
-            problems.append(f"recipes.{name}: the name is taken by a baseline; rename it")
+        if name in BASELINES:
+            problems.append(f"recipes.{name}: the name is taken by a baseline method; rename it")
         try:
             Recipe.from_dict(settings)
         except (ValueError, TypeError) as e:
@@ -85,13 +95,6 @@ def check_config(config: dict[str, Any]) -> None:
                 except DataError as e:
                     where = "sizes" if name in config["functions"] else f"datasets.{name}.sizes"
                     problems.append(f"{where}: {e}")
-    for method, options in config.get("baselines", {}).items():
-        unknown = sorted(set(options or {}) - set(BASELINE_DEFAULTS.get(method, {})))
-        if unknown:
-            problems.append(
-                f"baselines.{method}: unknown setting(s) {unknown}; "
-                f"allowed: {sorted(BASELINE_DEFAULTS[method])}"
-            )
     if "rbf" in config.get("baselines", {}) and fractions[1] == 0:
         problems.append(
             "baselines.rbf: chooses its smoothing on the validation split; split.val is 0"
@@ -113,10 +116,10 @@ def check_config(config: dict[str, Any]) -> None:
                 f"{key}.seed: {spec['seed']} is not a seed of this study; "
                 f"allowed: {config['seeds']}"
             )
-        if spec["recipe"] not in config["recipes"]:
+        methods = [*config["recipes"], *config.get("baselines", {})]
+        if spec["method"] not in methods:
             problems.append(
-                f"{key}.recipe: unknown recipe {spec['recipe']!r}; "
-                f"allowed: {sorted(config['recipes'])}"
+                f"{key}.method: unknown method {spec['method']!r}; allowed: {sorted(methods)}"
             )
         try:
             load_points(spec["points"])

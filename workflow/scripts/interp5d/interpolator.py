@@ -1,39 +1,38 @@
-"""Interpolator: a scikit-learn style estimator around the MLP (fit, predict, score, save, load)."""
+"""Interpolator: the 5-D MLP interpolator, a scikit-learn estimator (fit, predict, score,
+clone, set_params, model selection) that saves to and loads from one file."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-from pathlib import Path
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from .data import DataError, Standardizer, validate_xy
 from .functions import N_FEATURES
-from .metrics import r2_score
-from .model import build_mlp, pick_device
-from .profiling import PeakMemory
+from .methods.base import Method, NotFittedError
+from .model import build_mlp, layer_widths, pick_device
+from .profiling import PeakMemory, estimate_prediction_bytes
 from .recipes import Recipe, get_recipe
-from .train import TrainResult, fit_model, training_rows
+from .threads import torch_threads
+from .train import TrainResult, estimate_loop_bytes, fit_model, training_rows
 
-FORMAT_VERSION = 1
-
-
-class NotFittedError(RuntimeError):
-    pass
+__all__ = ["Interpolator", "NotFittedError"]
+MB = 1024**2
 
 
-class Interpolator:
+class Interpolator(Method):
     """A 5-D neural-network interpolator.
 
-    The constructor only stores settings: a recipe (name, dict or Recipe), the
-    seed, the torch thread count (None leaves torch's default), the device
-    ('cpu', 'cuda' or 'auto'), the rows per prediction chunk, how often to log
-    training progress (None: never) and whether to measure the training loop's peak
-    memory (then in `train_memory_`). Work happens in fit.
+    The constructor only stores settings: a recipe (name, dict or Recipe; its settings can
+    also be set one by one as `recipe__<key>`, e.g. in GridSearchCV), the seed, the torch
+    thread count (None leaves torch's), the device ('cpu', 'cuda' or 'auto'), the rows per
+    prediction chunk, how often to log training progress (None: never) and whether to
+    measure the training loop's peak memory (then in `loop_memory_`). Work happens in fit.
     """
+
+    name: ClassVar[str] = "mlp"
 
     def __init__(
         self,
@@ -53,171 +52,108 @@ class Interpolator:
         self.log_every_s = log_every_s
         self.measure_memory = measure_memory
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "recipe": self.recipe,
-            "seed": self.seed,
-            "threads": self.threads,
-            "device": self.device,
-            "predict_chunk": self.predict_chunk,
-            "log_every_s": self.log_every_s,
-            "measure_memory": self.measure_memory,
-        }
+    # -- recipe settings as nested parameters (recipe__lr, ...) ---------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = super().get_params(deep=False)
+        if deep:
+            with contextlib.suppress(ValueError):  # an invalid recipe shows up in fit
+                for key, value in get_recipe(self.recipe).to_dict().items():
+                    params[f"recipe__{key}"] = value
+        return params
+
+    def set_params(self, **params: Any) -> Interpolator:
+        changes = {k.split("__", 1)[1]: params.pop(k) for k in list(params) if "__" in k}
+        if changes:
+            recipe = params.pop("recipe", self.recipe)
+            self.recipe = {**get_recipe(recipe).to_dict(), **changes}
+        return super().set_params(**params)
 
     # -- training -----------------------------------------------------------------
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        X_val: np.ndarray | None = None,
-        y_val: np.ndarray | None = None,
-    ) -> Interpolator:
-        """Standardise with the training data's statistics and train; returns self.
-
-        A validation set, when given, drives early stopping (if the recipe has a
-        patience) and the validation-loss history.
-        """
-        X, y, _ = validate_xy(X, y, "training data")
-        if (X_val is None) != (y_val is None):
-            raise ValueError("give both X_val and y_val, or neither")
-        if X_val is not None and len(X_val) == 0 and len(y_val) == 0:
-            X_val = y_val = None  # an empty validation split (split.val = 0)
-        if X_val is not None:
-            X_val, y_val, _ = validate_xy(X_val, y_val, "validation data")
+    def _fit(self, X, y, X_val, y_val) -> None:
         recipe = get_recipe(self.recipe)
-        if self.threads is not None:
-            torch.set_num_threads(int(self.threads))
         device = pick_device(self.device)
-        torch.manual_seed(self.seed)
-        generator = torch.Generator(device=device).manual_seed(self.seed)
-
-        self.recipe_ = recipe
-        self.x_scaler_ = Standardizer().fit(X)
-        self.y_scaler_ = Standardizer().fit(y)
-        self.x_min_, self.x_max_ = X.min(axis=0), X.max(axis=0)
-        self.model_ = build_mlp(N_FEATURES, recipe.hidden, recipe.activation).to(device)
-        data = self._rows(X, y, device)
-        val = None if X_val is None else self._rows(X_val, y_val, device)
-        meter = PeakMemory() if self.measure_memory else contextlib.nullcontext()
-        with meter:
-            result: TrainResult = fit_model(
-                self.model_, data, val, recipe, generator, self.log_every_s
-            )
-        self.train_memory_ = meter.as_dict("train") if self.measure_memory else None
+        with torch_threads(self.threads):
+            torch.manual_seed(self.seed)
+            generator = torch.Generator(device=device).manual_seed(self.seed)
+            self.recipe_ = recipe
+            self.model_ = build_mlp(N_FEATURES, recipe.hidden, recipe.activation).to(device)
+            data = self._rows(X, y, device)
+            val = None if X_val is None else self._rows(X_val, y_val, device)
+            # inside the runner's meter of the whole fit: it released free memory already
+            meter = PeakMemory(release=False) if self.measure_memory else contextlib.nullcontext()
+            with meter:
+                result: TrainResult = fit_model(
+                    self.model_, data, val, recipe, generator, self.log_every_s
+                )
+        self.loop_memory_ = meter.as_dict("loop") if self.measure_memory else None
         self.model_.eval()
         self.result_ = result
-        self.n_train_ = len(X)
-        return self
+        self.status_ = result.status
+        self.history_ = result.history
+        self.n_val_ = 0 if X_val is None else len(X_val)
 
-    def _rows(self, X: np.ndarray, y: np.ndarray, device: torch.device) -> torch.Tensor:
-        Xs = torch.as_tensor(self.x_scaler_.transform(X), dtype=torch.float32, device=device)
-        ys = torch.as_tensor(self.y_scaler_.transform(y), dtype=torch.float32, device=device)
+    @staticmethod
+    def _rows(X: np.ndarray, y: np.ndarray, device: torch.device) -> torch.Tensor:
+        Xs = torch.as_tensor(X, dtype=torch.float32, device=device)
+        ys = torch.as_tensor(y, dtype=torch.float32, device=device)
         return training_rows(Xs, ys)
 
-    @property
-    def history_(self) -> dict[str, list[float]]:
-        return self.result_.history
+    def warm_up_params(self) -> dict[str, Any]:
+        # one epoch runs every batch shape of the real fit and, with a validation set,
+        # every validation chunk shape
+        short = replace(
+            get_recipe(self.recipe),
+            epochs=1,
+            min_steps=0,
+            warmup_epochs=0,
+            patience=None,
+            val_every=1,
+        )
+        return {"recipe": short, "log_every_s": None, "measure_memory": False}
 
-    @property
-    def status_(self) -> str:
-        return self.result_.status
+    def fit_record(self) -> dict[str, Any]:
+        res = self.result_
+        est = estimate_loop_bytes(
+            self.n_train_, self.n_val_, layer_widths(self.model_), self.recipe_
+        )
+        record = {
+            "engine": self.recipe_.engine,
+            "loop_time_s": res.loop_time_s,
+            "epochs_run": res.epochs_run,
+            "best_epoch": res.best_epoch,
+            "diverged_epoch": res.diverged_epoch,
+            "loop_estimate_mb": None if est is None else est["total"] / MB,
+            "loop_estimate_parts_mb": None if est is None else {k: v / MB for k, v in est.items()},
+        }
+        if self.loop_memory_ is not None:
+            record["loop_peak_mb"] = self.loop_memory_["loop_peak_mb"]
+        return record
 
     # -- prediction ---------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError("this Interpolator is not fitted yet: call fit or load")
+    def predict_estimate_bytes(self, n_points: int) -> int:
+        return estimate_prediction_bytes(n_points, self.recipe_.hidden, self.predict_chunk)
 
-    def _check_points(self, X: Any) -> tuple[np.ndarray, bool]:
-        X = np.asarray(X)
-        single = X.shape == (N_FEATURES,)
-        if single:
-            X = X[None, :]
-        if X.ndim != 2 or X.shape[1] != N_FEATURES:
-            raise DataError(
-                f"query points must have shape ({N_FEATURES},) for one point or "
-                f"(m, {N_FEATURES}) for a batch, got {X.shape}"
-            )
-        if not np.issubdtype(X.dtype, np.number):
-            raise DataError(f"query points are not numeric (dtype {X.dtype})")
-        bad = ~np.isfinite(X).all(axis=1)
-        if bad.any():
-            rows = np.flatnonzero(bad)[:5].tolist()
-            raise DataError(f"query points: {int(bad.sum())} row(s) hold NaN/inf, e.g. rows {rows}")
-        return X.astype(np.float64, copy=False), single
-
-    def predict(self, X: np.ndarray) -> np.ndarray | float:
-        """Predict for one point of shape (5,) (returns a float) or a batch (m, 5)."""
-        self._check_fitted()
-        X, single = self._check_points(X)
+    def _predict(self, X: np.ndarray) -> np.ndarray:
         device = next(self.model_.parameters()).device
-        out = np.empty(len(X))
         with torch.inference_mode():
-            for i in range(0, len(X), self.predict_chunk):
-                xs = self.x_scaler_.transform(X[i : i + self.predict_chunk])
-                xt = torch.as_tensor(xs, dtype=torch.float32, device=device)
-                out[i : i + len(xt)] = self.model_(xt).squeeze(1).double().cpu().numpy()
-        out = self.y_scaler_.inverse_transform(out)
-        return float(out[0]) if single else out
-
-    def out_of_range(self, X: np.ndarray) -> np.ndarray:
-        """True for each point outside the box spanned by the training inputs."""
-        self._check_fitted()
-        X, _ = self._check_points(X)
-        return ((self.x_min_ > X) | (self.x_max_ < X)).any(axis=1)
-
-    def score(self, X: np.ndarray, y: np.ndarray) -> float:
-        """R² of the predictions against y."""
-        return r2_score(y, self.predict(X))
+            xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+            return self.model_(xt).squeeze(1).double().cpu().numpy()
 
     # -- persistence --------------------------------------------------------------
-    def metadata(self) -> dict[str, Any]:
-        self._check_fitted()
-        return {
-            "format_version": FORMAT_VERSION,
-            "recipe": self.recipe_.to_dict(),
-            "seed": self.seed,
-            "threads": self.threads,
-            "x_scaler": self.x_scaler_.to_dict(),
-            "y_scaler": self.y_scaler_.to_dict(),
-            "x_min": self.x_min_.tolist(),
-            "x_max": self.x_max_.tolist(),
-            "n_train": self.n_train_,
-            "status": self.result_.status,
-            "epochs_run": self.result_.epochs_run,
-            "torch_version": torch.__version__,
-        }
+    def _saved_params(self) -> dict[str, Any]:
+        return {**self.get_params(deep=False), "recipe": self.recipe_.to_dict()}
 
-    def save(self, path: str | Path) -> None:
-        """One file: the state dict and the JSON metadata (scalers, recipe, ranges)."""
-        state = {k: v.detach().cpu() for k, v in self.model_.state_dict().items()}
-        torch.save({"state_dict": state, "metadata": json.dumps(self.metadata())}, path)
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        res = self.result_
+        meta = {"epochs_run": res.epochs_run, "best_epoch": res.best_epoch, "n_val": self.n_val_}
+        arrays = {k: v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
+        return meta, arrays
 
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> Interpolator:
-        """Load a saved model (tensors and JSON only: weights_only=True)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such model file")
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            meta = json.loads(blob["metadata"])
-            state = blob["state_dict"]
-        except Exception as e:
-            raise DataError(f"{path}: not an interp5d model file ({e})") from None
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise DataError(
-                f"{path}: model format {meta.get('format_version')} is not {FORMAT_VERSION}"
-            )
-        est = cls(recipe=meta["recipe"], seed=meta["seed"], threads=meta["threads"], device=device)
-        est.recipe_ = get_recipe(meta["recipe"])
-        est.x_scaler_ = Standardizer.from_dict(meta["x_scaler"])
-        est.y_scaler_ = Standardizer.from_dict(meta["y_scaler"], scalar=True)
-        est.x_min_, est.x_max_ = np.asarray(meta["x_min"]), np.asarray(meta["x_max"])
-        est.n_train_ = meta["n_train"]
-        est.model_ = build_mlp(N_FEATURES, est.recipe_.hidden, est.recipe_.activation)
-        est.model_.load_state_dict(state)
-        est.model_.to(pick_device(device)).eval()
-        est.result_ = TrainResult(
-            meta["status"], meta["epochs_run"], meta["epochs_run"], float("nan")
-        )
-        return est
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.recipe_ = get_recipe(self.recipe)
+        self.model_ = build_mlp(N_FEATURES, self.recipe_.hidden, self.recipe_.activation)
+        self.model_.load_state_dict({k: torch.as_tensor(v) for k, v in arrays.items()})
+        self.model_.to(pick_device(self.device)).eval()
+        self.n_val_ = meta["n_val"]
+        self.result_ = TrainResult(self.status_, meta["epochs_run"], meta["best_epoch"], np.nan)
+        self.result_.history = self.history_

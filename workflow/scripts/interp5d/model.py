@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-}
+from .activations import get_activation
 
 
 def build_mlp(n_in: int, hidden: Sequence[int], activation: str = "relu") -> nn.Sequential:
@@ -21,15 +17,29 @@ def build_mlp(n_in: int, hidden: Sequence[int], activation: str = "relu") -> nn.
         raise ValueError("hidden must list at least one layer width")
     if any(int(w) < 1 for w in hidden):
         raise ValueError(f"hidden layer widths must be >= 1, got {list(hidden)}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+    act = get_activation(activation)
     layers: list[nn.Module] = []
     width = n_in
     for w in hidden:
-        layers += [nn.Linear(width, int(w)), ACTIVATIONS[activation]()]
+        layers += [nn.Linear(width, int(w)), act.module()]
         width = int(w)
     layers.append(nn.Linear(width, 1))
     return nn.Sequential(*layers)
+
+
+def linear_layers(model: nn.Module) -> list[nn.Linear]:
+    return [m for m in model if isinstance(m, nn.Linear)]
+
+
+def layer_widths(model: nn.Module) -> list[int]:
+    """[inputs, hidden..., outputs] of an MLP built by build_mlp."""
+    linear = linear_layers(model)
+    return [linear[0].in_features] + [m.out_features for m in linear]
+
+
+def n_block_parameters(widths: Sequence[int]) -> int:
+    """Parameters of the layers as blocks [W | b]: (in + 1) x out each."""
+    return sum((a + 1) * b for a, b in itertools.pairwise(widths))
 
 
 def n_parameters(model: nn.Module) -> int:

@@ -26,14 +26,18 @@ def _panel(
     logy: bool = False,
     fit: bool = False,
 ) -> None:
-    """Mean ± std over seeds against size, one line per recipe; diverged runs are marked.
-    With fit, the fitted power law's exponent goes into the legend (3+ sizes)."""
-    for recipe, rdf in stats.groupby("recipe", sort=True):
+    colours = method_colours(stats)
+    """Mean ± std over seeds against size, one line per method (each in its own colour in
+    every figure); diverged runs are marked. With fit, the fitted power law's exponent goes
+    into the legend (3+ sizes). Methods without the measure are left out."""
+    for method, rdf in stats.groupby("method", sort=True):
         rdf = rdf.sort_values("n_samples")
-        label = recipe
+        if rdf[f"{col}_mean"].isna().all():
+            continue
+        label = method
         b = loglog_slope(rdf["n_samples"], rdf[f"{col}_mean"]) if fit else float("nan")
         if np.isfinite(b):
-            label = f"{recipe} (∝ n^{b:.2f})"
+            label = f"{method} (∝ n^{b:.2f})"
         line = ax.errorbar(
             rdf["n_samples"],
             rdf[f"{col}_mean"],
@@ -41,6 +45,7 @@ def _panel(
             marker="o",
             capsize=3,
             label=label,
+            color=colours[method],
         )
         for _, row in rdf[rdf["n_diverged"] > 0].iterrows():
             # x in data coordinates, y in axes coordinates: visible on any (log) y scale,
@@ -64,7 +69,7 @@ def _panel(
                 textcoords="offset points",
             )
     ax.set_xscale("log")
-    values = stats[f"{col}_mean"]
+    values = stats[f"{col}_mean"].dropna()
     if logy and (values > 0).any():  # no log axis when nothing is left to plot on it
         ax.set_yscale("log")
     ax.set_xlabel("dataset size (samples)")
@@ -73,71 +78,83 @@ def _panel(
     ax.grid(True, which="both", alpha=0.3)
 
 
+def method_colours(stats: pd.DataFrame) -> dict[str, str]:
+    """One colour per method of the study, the same in every panel."""
+    return {m: f"C{i}" for i, m in enumerate(sorted(stats["method"].unique()))}
+
+
 def _grid(stats: pd.DataFrame, ncols: int, width: float = 5.0, height: float = 4.0):
-    functions = sorted(stats["function"].unique())
+    datasets = sorted(stats["dataset"].unique())
     fig, axes = plt.subplots(
-        len(functions), ncols, figsize=(width * ncols, height * len(functions)), squeeze=False
+        len(datasets), ncols, figsize=(width * ncols, height * len(datasets)), squeeze=False
     )
-    return fig, axes, functions
+    return fig, axes, datasets
 
 
 def training_time(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
-    fig, axes, functions = _grid(stats, 2)
-    for i, fn in enumerate(functions):
-        fdf = stats[stats["function"] == fn]
+    fig, axes, datasets = _grid(stats, 2)
+    for i, ds in enumerate(datasets):
+        fdf = stats[stats["dataset"] == ds]
         _panel(
-            axes[i, 0],
-            fdf,
-            "train_time_s",
-            "training time (s)",
-            f"{fn}: training time",
-            logy=True,
-            fit=True,
+            axes[i, 0], fdf, "fit_time_s", "fit time (s)", f"{ds}: fit time", logy=True, fit=True
         )
         _panel(
             axes[i, 1],
             fdf,
             "time_per_epoch_s",
-            "time per epoch (s)",
-            f"{fn}: time per epoch",
+            "fit time per epoch (s)",
+            f"{ds}: per epoch (iterative methods)",
             logy=True,
         )
-    axes[0, 0].legend(title="recipe")
-    _save(fig, out, dpi, "Training time vs dataset size (mean ± std over seeds; loop only)")
+    axes[0, 0].legend(title="method")
+    _save(fig, out, dpi, "Fit time vs dataset size (mean ± std over seeds; the whole fit call)")
 
 
 def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
-    fig, axes, functions = _grid(stats, 2)
-    for i, fn in enumerate(functions):
-        fdf = stats[stats["function"] == fn]
+    fig, axes, datasets = _grid(stats, 3)
+    colours = method_colours(stats)
+    for i, ds in enumerate(datasets):
+        fdf = stats[stats["dataset"] == ds]
         _panel(
             axes[i, 0],
             fdf,
             "train_peak_mb",
             "peak above baseline (MB)",
-            f"{fn}: training",
+            f"{ds}: fit",
             logy=True,
             fit=True,
         )
         _panel(
             axes[i, 1],
             fdf,
+            "loop_peak_mb",
+            "peak above baseline (MB)",
+            f"{ds}: MLP training loop",
+            logy=True,
+        )
+        for method, rdf in fdf.groupby("method", sort=True):
+            rdf = rdf.sort_values("n_samples")
+            if rdf["loop_estimate_mb_mean"].notna().any():
+                axes[i, 1].plot(
+                    rdf["n_samples"], rdf["loop_estimate_mb_mean"], ls=":", color=colours[method]
+                )
+        axes[i, 1].plot([], [], ls=":", color="gray", label="its buffers (estimate, dotted)")
+        axes[i, 1].legend(fontsize=8)
+        _panel(
+            axes[i, 2],
+            fdf,
             "predict_peak_mb",
             "peak above baseline (MB)",
-            f"{fn}: prediction (test split)",
+            f"{ds}: prediction (test split)",
         )
-        for k, (_, rdf) in enumerate(fdf.groupby("recipe", sort=True)):
-            rdf = rdf.sort_values("n_samples")
-            axes[i, 0].plot(rdf["n_samples"], rdf["train_estimate_mb_mean"], ls=":", color=f"C{k}")
-        axes[i, 0].plot([], [], ls=":", color="gray", label="analytic estimate (dotted)")
-    axes[0, 0].legend(title="recipe")
+    axes[0, 0].legend(title="method")
     _save(fig, out, dpi, "Peak resident memory above each phase's baseline")
 
 
 def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
-    fig, axes, functions = _grid(stats, 2)
-    for i, fn in enumerate(functions):
-        fdf = stats[stats["function"] == fn]
+    fig, axes, datasets = _grid(stats, 2)
+    for i, fn in enumerate(datasets):
+        fdf = stats[stats["dataset"] == fn]
         _panel(axes[i, 0], fdf, "mse", "test MSE", f"{fn}: MSE", logy=True)
         _panel(axes[i, 1], fdf, "r2", "test R²", f"{fn}: R²")
         ceiling = fdf.groupby("n_samples")["oracle_r2_mean"].mean().dropna()
@@ -151,22 +168,22 @@ def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
                 transform=axes[i, 1].transAxes,
                 fontsize=8,
             )
-        axes[i, 1].legend(title="recipe")
+        axes[i, 1].legend(title="method")
     _save(fig, out, dpi, "Accuracy on the test split vs dataset size (mean ± std over seeds)")
 
 
 def learning_curves(
     histories: Mapping[tuple[str, str, int], pd.DataFrame], out: str | Path, dpi: int = 150
 ) -> None:
-    """Train (solid) and validation (dashed) loss per epoch; keys are (function, recipe, n)."""
+    """Train (solid) and validation (dashed) loss per epoch; keys are (dataset, method, n)."""
     panels = sorted({(fn, r) for fn, r, _ in histories})
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
-    for ax, (fn, recipe) in zip(axes.flat, panels, strict=False):
-        sizes = sorted(n for f, r, n in histories if (f, r) == (fn, recipe))
+    for ax, (fn, method) in zip(axes.flat, panels, strict=False):
+        sizes = sorted(n for f, r, n in histories if (f, r) == (fn, method))
         for j, n in enumerate(sizes):
-            h = histories[(fn, recipe, n)]
+            h = histories[(fn, method, n)]
             color = f"C{j}"
             ax.plot(h["epoch"], h["train_loss"], color=color, label=f"n={n:,} train")
             val = h.dropna(subset=["val_loss"])
@@ -174,7 +191,7 @@ def learning_curves(
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("MSE (standardised y)")
-        ax.set_title(f"{fn} · {recipe}")
+        ax.set_title(f"{fn} · {method}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     for ax in axes.flat[len(panels) :]:

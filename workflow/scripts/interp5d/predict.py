@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 
 from .data import load_points
-from .interpolator import Interpolator
+from .methods.base import Method
 
 FEATURES = [f"x{i}" for i in range(1, 6)]
 
 
-def prediction_frame(est: Interpolator, X, columns: list[str] | None = None) -> pd.DataFrame:
+def prediction_frame(est: Method, X, columns: list[str] | None = None) -> pd.DataFrame:
     """The query points (under `columns`, default x1..x5), the prediction, and whether each
     lies outside the box spanned by the training inputs (predicted all the same:
     extrapolation)."""
@@ -25,7 +25,7 @@ def prediction_frame(est: Interpolator, X, columns: list[str] | None = None) -> 
 def predict_file(model: str | Path, points: str | Path, out: str | Path) -> pd.DataFrame:
     """Load a saved model and query points (.npz or .csv), write the predictions CSV
     (a CSV's column names are kept; .npz points are named x1..x5)."""
-    est = Interpolator.load(model)
+    est = Method.load(model)
     if est.status_ == "diverged":
         raise ValueError(f"{model}: this model diverged in training; its predictions are NaN")
     X = load_points(points)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import itertools
 import re
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import psutil
-
-from .train import INPLACE_ACTIVATIONS, VAL_CHUNK
 
 MB = 1024**2
 _STATUS = Path("/proc/self/status")
@@ -37,13 +35,25 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Inside the block, the objects alive at its start (modules, classes: hundreds of
+    thousands once torch and scikit-learn are imported) are left out of garbage collection,
+    so the meters' collections take milliseconds rather than a tenth of a second each."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+GLIBC_DEFAULT_THRESHOLDS = (128 * 1024, 128 * 1024)  # its starting values (mmap, trim)
+_thresholds: list[tuple[int, int]] = []  # what the enclosing malloc_thresholds blocks set
 
 
-def set_malloc_thresholds(mmap_bytes: int, trim_bytes: int) -> bool:
-    """glibc: allocations of `mmap_bytes` or more are mapped afresh (and unmapped when
-    freed), and free memory above `trim_bytes` at the heap's top goes back to the OS. Setting
-    them also stops glibc adapting them. False, doing nothing, where glibc is not in use."""
+def _mallopt(mmap_bytes: int, trim_bytes: int) -> bool:
     try:
         libc = ctypes.CDLL("libc.so.6")
         return bool(
@@ -52,6 +62,23 @@ def set_malloc_thresholds(mmap_bytes: int, trim_bytes: int) -> bool:
         )
     except (OSError, AttributeError):
         return False
+
+
+@contextlib.contextmanager
+def malloc_thresholds(mmap_bytes: int, trim_bytes: int) -> Iterator[bool]:
+    """glibc, inside the block: allocations of `mmap_bytes` or more are mapped afresh (and
+    unmapped when freed), and free memory above `trim_bytes` at the heap's top goes back to
+    the OS. On leaving, the enclosing block's values are set back, or glibc's starting ones
+    (glibc has no call that reads them, and once set it no longer adapts them). Yields
+    False, doing nothing, where glibc is not in use."""
+    ok = _mallopt(mmap_bytes, trim_bytes)
+    _thresholds.append((mmap_bytes, trim_bytes))
+    try:
+        yield ok
+    finally:
+        _thresholds.pop()
+        if ok:
+            _mallopt(*(_thresholds[-1] if _thresholds else GLIBC_DEFAULT_THRESHOLDS))
 
 
 def hwm_reset_supported() -> bool:
@@ -64,20 +91,32 @@ def hwm_reset_supported() -> bool:
         return False
 
 
+_HWM_RESET = hwm_reset_supported()
+
+
 class PeakMemory:
     """Peak resident memory of this process during a `with` block, above the block's baseline.
 
     On Linux: reset the kernel's high-water mark at entry (write 5 to
     /proc/self/clear_refs) and read VmHWM at exit; that is exact, whatever
     happens between. Elsewhere: a psutil thread samples RSS every `period_s`.
+    Meters nest: an inner one's reset first hands the mark so far to the enclosing ones.
+    With `release`, free heap goes back to the OS first, so the baseline holds only live
+    memory (an inner meter can skip that: its enclosing one did it, and it takes time).
     """
 
-    def __init__(self, period_s: float = 0.001, force_sampling: bool = False) -> None:
+    _open: ClassVar[list[PeakMemory]] = []  # exact meters now inside their block
+
+    def __init__(
+        self, period_s: float = 0.001, force_sampling: bool = False, release: bool = True
+    ) -> None:
         self.period_s = period_s
         self.force_sampling = force_sampling
+        self.release = release
         self.method = ""
         self.baseline_bytes = 0
         self.peak_bytes = 0
+        self._carried = 0  # the mark before an inner meter reset it
 
     @property
     def peak_above_baseline_mb(self) -> float:
@@ -88,10 +127,17 @@ class PeakMemory:
         return self.peak_bytes / MB
 
     def __enter__(self) -> PeakMemory:
-        release_free_memory()
-        if not self.force_sampling and hwm_reset_supported():
+        if self.release:
+            release_free_memory()
+        if not self.force_sampling and _HWM_RESET:
             self.method = "linux-vmhwm"
+            if PeakMemory._open:
+                mark = _status_kb("VmHWM") * 1024
+                for outer in PeakMemory._open:
+                    outer._carried = max(outer._carried, mark)
+            _CLEAR_REFS.write_text("5")
             self.baseline_bytes = _status_kb("VmRSS") * 1024
+            PeakMemory._open.append(self)
         else:
             self.method = f"psutil-sampling-{self.period_s * 1000:g}ms"
             self._proc = psutil.Process()
@@ -109,7 +155,8 @@ class PeakMemory:
 
     def __exit__(self, *exc) -> None:
         if self.method == "linux-vmhwm":
-            self.peak_bytes = _status_kb("VmHWM") * 1024
+            PeakMemory._open.remove(self)
+            self.peak_bytes = max(_status_kb("VmHWM") * 1024, self._carried)
         else:
             self._stop.set()
             self._thread.join()
@@ -124,53 +171,21 @@ class PeakMemory:
         }
 
 
-def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall time of fn() over `repeats` calls after `warmup` untimed calls."""
+def median_time(
+    fn: Callable[[], object], repeats: int = 5, warmup: int = 1, budget_s: float | None = None
+) -> float:
+    """Median wall time of fn() over `repeats` calls after `warmup` untimed calls; with
+    budget_s, fewer (at least one) once the timed calls have taken that long in all."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeats):
+    times: list[float] = []
+    while len(times) < repeats:
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        if budget_s is not None and sum(times) >= budget_s:
+            break
     return statistics.median(times)
-
-
-def estimate_training_bytes(
-    n_train: int,
-    n_val: int,
-    hidden: Sequence[int],
-    batch_size: int | None,
-    activation: str = "relu",
-    n_in: int = 5,
-    val_chunk: int = VAL_CHUNK,
-) -> dict[str, int]:
-    """Analytic float32 footprint of the training loop (the data tensors already exist).
-
-    What interp5d.train allocates once and then reuses: the flat parameters with their
-    gradient, Adam's two moments and a best-weights copy; for mini-batches the epoch's
-    int32 permutation and the gathered batch; the workspace of one batch (each hidden
-    layer's output with its ones column, its pre-activation unless the activation works
-    in place as relu and tanh do, its gradient; the output and the squared errors); and
-    the workspace of one validation chunk. `data` is reported beside the total, not in it.
-    """
-    f32 = 4
-    widths = [n_in, *hidden, 1]
-    n_params = sum((a + 1) * b for a, b in itertools.pairwise(widths))
-    full = batch_size is None or batch_size >= n_train
-    batch = n_train if full else batch_size
-    pre = 0 if activation in INPLACE_ACTIVATIONS else sum(hidden)
-    forward_row = sum(h + 1 for h in hidden) + pre + 2  # outputs, pre-activations, out, sq
-    parts = {
-        "params": 5 * n_params * f32,
-        "permutation": 0 if full else n_train * 4,
-        "batch": 0 if full else batch * (n_in + 2) * f32,
-        "activations": batch * (forward_row + sum(hidden)) * f32,
-        "validation": min(n_val, val_chunk) * forward_row * f32,
-    }
-    parts["total"] = sum(parts.values())
-    parts["data"] = (n_train + n_val) * (n_in + 2) * f32
-    return parts
 
 
 def estimate_prediction_bytes(

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 SCHEDULES = ("constant", "cosine")
+ENGINES = ("fast", "autograd")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Recipe:
     min_delta: float = 0.0
     val_every: int = 1
     restore_best: bool = False  # keep the best-validation weights even without patience
+    engine: str = "fast"  # or "autograd": the same recipe through plain PyTorch
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
@@ -58,6 +60,8 @@ class Recipe:
             problems.append(f"patience: must be >= 1 or null, got {self.patience}")
         if self.val_every < 1:
             problems.append(f"val_every: must be >= 1, got {self.val_every}")
+        if self.engine not in ENGINES:
+            problems.append(f"engine: must be one of {ENGINES}, got {self.engine!r}")
         if problems:
             raise ValueError("invalid recipe: " + "; ".join(problems))
 

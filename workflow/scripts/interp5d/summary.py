@@ -10,21 +10,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-KEYS = ["function", "n_samples", "recipe"]
+KEYS = ["dataset", "n_samples", "method", "kind"]
 RUN_COLUMNS = [
-    "function",
+    "dataset",
     "n_samples",
-    "recipe",
+    "method",
+    "kind",
     "seed",
     "status",
     "diverged_epoch",
-    "train_time_s",
+    "fit_time_s",
+    "loop_time_s",
     "epochs_run",
     "best_epoch",
     "time_per_epoch_s",
     "train_peak_mb",
     "train_abs_peak_mb",
-    "train_estimate_mb",
+    "loop_peak_mb",
+    "loop_estimate_mb",
     "predict_peak_mb",
     "predict_estimate_mb",
     "memory_method",
@@ -37,6 +40,7 @@ RUN_COLUMNS = [
     "r2",
     "oracle_r2",
     "r2_vs_f",
+    "engine",
     "threads",
     "n_train",
     "n_val",
@@ -45,14 +49,17 @@ RUN_COLUMNS = [
     "job_max_rss_mb",
 ]
 STAT_COLUMNS = [
-    "train_time_s",
+    "fit_time_s",
+    "loop_time_s",
     "epochs_run",
     "time_per_epoch_s",
     "train_peak_mb",
-    "train_estimate_mb",
+    "loop_peak_mb",
+    "loop_estimate_mb",
     "predict_peak_mb",
     "predict_latency_s",
     "predict_throughput_per_s",
+    "predict_throughput_100k_per_s",
     "mse",
     "rmse",
     "mae",
@@ -87,11 +94,11 @@ def read_runs(
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)
     for c in STAT_COLUMNS:
         df[c] = pd.to_numeric(df[c], errors="raise").astype(float)
-    return df.sort_values(["function", "recipe", "n_samples", "seed"], ignore_index=True)
+    return df.sort_values(["dataset", "kind", "method", "n_samples", "seed"], ignore_index=True)
 
 
 def by_size(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std, min and max over seeds per (function, n_samples, recipe).
+    """Mean, std, min and max over seeds per (dataset, n_samples, method, kind).
 
     Statistics use the runs that did not diverge; n_runs and n_diverged say how
     many runs there were and how many diverged.
@@ -119,7 +126,7 @@ def _cell(row: pd.Series, col: str, fmt: str) -> str:
 
 
 TABLES = [
-    ("Training time", [("train_time_s", "Train time (s)", ".3f"), ("epochs_run", "Epochs", ".0f")]),
+    ("Fit time", [("fit_time_s", "Fit time (s)", ".3f"), ("epochs_run", "Epochs", ".0f")]),
     (
         "Memory (peak resident memory above the phase's baseline)",
         [("train_peak_mb", "Training (MB)", ".2f"), ("predict_peak_mb", "Prediction (MB)", ".3f")],
@@ -138,44 +145,58 @@ def loglog_slope(n: pd.Series, values: pd.Series) -> float:
 
 
 def scaling_exponents(stats: pd.DataFrame) -> pd.DataFrame:
-    """Fitted exponents of training time and training memory against n, per dataset and
-    recipe (log–log least squares over the sizes' means)."""
+    """Fitted exponents of fit time and training memory against n, per dataset and method
+    (log–log least squares over the sizes' means)."""
     rows = []
-    for (function, recipe), g in stats.groupby(["function", "recipe"], sort=True):
+    for (dataset, method), g in stats.groupby(["dataset", "method"], sort=True):
         rows.append(
             {
-                "function": function,
-                "recipe": recipe,
+                "dataset": dataset,
+                "method": method,
                 "n_sizes": len(g),
-                "time_exponent": loglog_slope(g["n_samples"], g["train_time_s_mean"]),
+                "time_exponent": loglog_slope(g["n_samples"], g["fit_time_s_mean"]),
                 "memory_exponent": loglog_slope(g["n_samples"], g["train_peak_mb_mean"]),
             }
         )
     return pd.DataFrame(rows)
 
 
-def markdown(stats: pd.DataFrame, method: str = "") -> str:
-    """The seed study's three tables per function: one column group per recipe, mean ± std."""
+def _methods(df: pd.DataFrame) -> list[str]:
+    """The methods of a table in their order: recipes, then baselines, each by name."""
+    order = df.drop_duplicates("method").sort_values(["kind", "method"], key=_kind_order)
+    return order["method"].tolist()
+
+
+def _kind_order(col: pd.Series) -> pd.Series:
+    return col.map({"recipe": 0, "baseline": 1}) if col.name == "kind" else col
+
+
+def markdown(stats: pd.DataFrame, memory_method: str = "") -> str:
+    """The seed study's three tables per dataset: one column group per method, mean ± std."""
     lines = ["# interp5d benchmark summary", ""]
     lines.append("Values are mean ± std over seeds; runs that diverged are counted, not averaged.")
-    if method:
-        lines.append(f"Memory method: {method}.")
-    for function, fdf in stats.groupby("function", sort=True):
-        recipes = sorted(fdf["recipe"].unique())
-        lines += ["", f"## {function}"]
+    lines.append(
+        "Every method is measured by the same runner: fit time is the whole fit call, memory "
+        "the peak resident memory above the phase's baseline."
+    )
+    if memory_method:
+        lines.append(f"Memory method: {memory_method}.")
+    for dataset, fdf in stats.groupby("dataset", sort=True):
+        methods = _methods(fdf)
+        lines += ["", f"## {dataset}"]
         ceiling = fdf["oracle_r2_mean"].dropna()
         if len(ceiling):
             lines.append(f"Noise ceiling (R² of the noise-free function): {ceiling.mean():.4f}.")
         else:
             lines.append("Noise ceiling: not known for a dataset from a file.")
         for title, cols in TABLES:
-            header = ["Dataset size"] + [f"{r}: {label}" for r in recipes for _, label, _ in cols]
+            header = ["Dataset size"] + [f"{m}: {label}" for m in methods for _, label, _ in cols]
             lines += ["", f"### {title}", "", "| " + " | ".join(header) + " |"]
             lines.append("|" + "---|" * len(header))
             for n, ndf in fdf.groupby("n_samples", sort=True):
                 cells = [f"{int(n):,}"]
-                for r in recipes:
-                    sel = ndf[ndf["recipe"] == r]
+                for m in methods:
+                    sel = ndf[ndf["method"] == m]
                     for col, _, fmt in cols:
                         cells.append(_cell(sel.iloc[0], col, fmt) if len(sel) else "—")
                 lines.append("| " + " | ".join(cells) + " |")
@@ -186,11 +207,11 @@ def markdown(stats: pd.DataFrame, method: str = "") -> str:
             "Exponent b of a fitted power law ∝ n^b (least squares of log mean against log n "
             "over the sizes): 1 is linear in the data size, 0 flat."
         )
-        lines += ["", "| Dataset | Recipe | Sizes | Training time ∝ n^b | Training memory ∝ n^b |"]
+        lines += ["", "| Dataset | Method | Sizes | Fit time ∝ n^b | Training memory ∝ n^b |"]
         lines.append("|---|---|---|---|---|")
         for _, r in exps.iterrows():
             lines.append(
-                f"| {r['function']} | {r['recipe']} | {r['n_sizes']} | "
+                f"| {r['dataset']} | {r['method']} | {r['n_sizes']} | "
                 f"{r['time_exponent']:.2f} | {r['memory_exponent']:.2f} |"
             )
     return "\n".join(lines) + "\n"

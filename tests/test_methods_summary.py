@@ -1,0 +1,210 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from interp5d import Dataset, build_method, get_function, profile_run
+from interp5d.methods import BASELINES, REGISTRY, method_class
+from interp5d.methods.base import Method
+from interp5d.summary import by_size, loglog_slope, markdown, read_runs, scaling_exponents
+
+from .conftest import REPO
+from .test_workflow import planned
+
+# the fields every run's record has, whatever the method (the README's measurement table)
+COMMON = [
+    "n_samples",
+    "seed",
+    "status",
+    "fit_time_s",
+    "train_peak_mb",
+    "predict_peak_mb",
+    "predict_latency_s",
+    "predict_throughput_per_s",
+    "predict_throughput_100k_per_s",
+    "mse",
+    "rmse",
+    "mae",
+    "r2",
+    "oracle_r2",
+    "r2_vs_f",
+]
+
+
+def run(ds, cls, seed=0, **settings):
+    method = build_method({"class": cls, "settings": settings}, seed=seed)
+    return profile_run(ds, method, seed, latency_repeats=3, throughput_points=500)
+
+
+def linear_data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, 5))
+    f = X @ np.array([1.0, -2.0, 0.5, 3.0, 0.0]) + 4.0
+    return Dataset(X, f + 0.01 * rng.standard_normal(n), f)
+
+
+def test_ols_recovers_a_linear_function():
+    rec, _ = run(linear_data(), "ols")
+    assert rec["r2"] > 0.999 and rec["n_train"] + rec["n_val"] + rec["n_test"] == 200
+    assert rec["status"] == "ok" and rec["fit_time_s"] >= 0 and rec["oracle_r2"] > 0.999
+
+
+def test_sklearn_mlp_and_rbf_fit_a_smooth_function():
+    X, y, f = get_function("synthetic5d").sample(400, seed=1)
+    ds = Dataset(X, y, f)
+    mlp, _ = run(ds, "sklearn_mlp", seed=1, max_iter=50)
+    assert mlp["epochs_run"] <= 50 and np.isfinite(mlp["r2"])
+    rbf, _ = run(ds, "rbf", seed=1, smoothing=[1e-3, 1.0])
+    assert rbf["smoothing_chosen"] in (1e-3, 1.0) and rbf["r2"] > 0.3
+    with pytest.raises(ValueError, match="rbf: 280 training rows exceed max_rows=100"):
+        run(ds, "rbf", seed=1, max_rows=100)
+    with pytest.raises(ValueError, match="unknown method 'knn'"):
+        run(ds, "knn")
+    with pytest.raises(ValueError, match=r"rbf: unknown setting\(s\) \['smooth'\]"):
+        run(ds, "rbf", smooth=[1.0])
+
+
+@pytest.fixture(scope="module")
+def every_method():
+    """One run of each method of the registry on the same small dataset."""
+    X, y, f = get_function("synthetic5d").sample(300, seed=2)
+    settings = {"mlp": {"recipe": {"epochs": 5, "batch_size": 64}}, "sklearn_mlp": {"max_iter": 5}}
+    out = {}
+    for name in REGISTRY:
+        s = settings.get(name, {})
+        spec = {"class": name, "settings": s.get("recipe", s)}
+        out[name] = profile_run(
+            Dataset(X, y, f),
+            build_method(spec, seed=2),
+            2,
+            latency_repeats=3,
+            throughput_points=500,
+        )
+    return X, out
+
+
+def test_every_method_is_measured_alike(every_method):
+    _, runs = every_method
+    for name, (rec, est) in runs.items():
+        assert isinstance(est, Method) and est.name == name
+        for key in COMMON:
+            assert key in rec and rec[key] is not None, (name, key)
+        assert rec["n_train"] == 210 and rec["n_test"] == 45 and rec["status"] == "ok", name
+        assert rec["fit_time_s"] > 0 and rec["predict_throughput_per_s"] > 0, name
+        assert rec["memory_method"] == runs["mlp"][0]["memory_method"]
+    # the MLP adds its loop's own measures beside the common ones
+    mlp = runs["mlp"][0]
+    assert 0 < mlp["loop_time_s"] <= mlp["fit_time_s"] and mlp["loop_estimate_mb"] > 0
+
+
+def test_every_method_saves_and_loads(every_method, tmp_path):
+    X, runs = every_method
+    for name, (_, est) in runs.items():
+        est.save(tmp_path / f"{name}.pt")
+        back = Method.load(tmp_path / f"{name}.pt")
+
+        # the same settings (as JSON holds them; a recipe comes back spelled out, so its
+        # settings are compared one by one)
+        def settings(e):
+            return json.loads(
+                json.dumps({k: v for k, v in e.get_params().items() if k != "recipe"})
+            )
+
+        assert type(back) is type(est) and settings(back) == settings(est), name
+        np.testing.assert_allclose(back.predict(X[:20]), est.predict(X[:20]), rtol=1e-12)
+
+
+def test_schema_defaults_are_the_classes_defaults():
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    entries = schema["properties"]["baselines"]["properties"]
+    assert set(entries) == set(BASELINES) and set(REGISTRY) == {"mlp", *BASELINES}
+    for name in BASELINES:
+        cls = method_class(name)
+        assert cls.name == name
+        params = cls().get_params()
+        schema_defaults = {k: v["default"] for k, v in entries[name].get("properties", {}).items()}
+        # every setting but the run's seed is in the schema, with the class's default
+        assert set(schema_defaults) == set(params) - {"seed"}, name
+        for k, v in schema_defaults.items():
+            assert v == (list(params[k]) if isinstance(params[k], tuple) else params[k]), (name, k)
+
+
+def test_loglog_slope_and_scaling_exponents():
+    n = pd.Series([1e3, 1e4, 1e5])
+    assert loglog_slope(n, 2.0 * n**0.5) == pytest.approx(0.5)
+    assert np.isnan(loglog_slope(n[:2], n[:2]))
+    stats = pd.DataFrame(
+        {
+            "dataset": "f",
+            "method": "r",
+            "n_samples": n,
+            "fit_time_s_mean": 1e-3 * n,
+            "train_peak_mb_mean": 3.0,
+        }
+    )
+    exps = scaling_exponents(stats)
+    assert exps["time_exponent"].item() == pytest.approx(1.0)
+    assert exps["memory_exponent"].item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_read_runs_with_benchmarks_and_markdown(tmp_path):
+    paths, benches = [], []
+    for i, (n, status, r2) in enumerate(
+        [(100, "ok", 0.9), (100, "diverged", None), (1000, "ok", 0.95)]
+    ):
+        p = tmp_path / f"m{i}.json"
+        p.write_text(
+            json.dumps(
+                {
+                    "dataset": "f",
+                    "method": "r",
+                    "kind": "recipe",
+                    "n_samples": n,
+                    "seed": i,
+                    "status": status,
+                    "r2": r2,
+                    "fit_time_s": 0.1 * (i + 1),
+                    "train_peak_mb": 1.0,
+                    "mse": 0.1,
+                }
+            )
+        )
+        b = tmp_path / f"b{i}.tsv"
+        b.write_text("s\th:m:s\tmax_rss\n1.5\t0:00:01\t300.25\n")
+        paths.append(p)
+        benches.append(b)
+    runs = read_runs(paths, benches)
+    assert runs["job_max_rss_mb"].tolist() == [300.25] * 3
+    stats = by_size(runs)
+    small = stats[stats["n_samples"] == 100].iloc[0]
+    assert small["n_runs"] == 2 and small["n_diverged"] == 1 and small["r2_mean"] == 0.9
+    md = markdown(stats)
+    assert "(1/2 diverged)" in md and "## f" in md
+    with pytest.raises(ValueError, match="3 metrics files but 1 benchmark"):
+        read_runs(paths, benches[:1])
+
+
+@pytest.mark.workflow
+def test_baselines_plan_and_rbf_size_limit(tmp_path):
+
+    import yaml
+
+    from .conftest import copy_workflow, snakemake
+    from .test_workflow import TINY
+
+    d = copy_workflow(tmp_path)
+    (d / "config.yaml").write_text(yaml.safe_dump({**TINY, "sizes": [60, 30000]}))
+    # a dry run from scratch: rbf leaves out the size whose training split exceeds max_rows
+    cfg = {**TINY, "sizes": [60, 30000], "baselines": {"ols": {}, "rbf": None}}
+    (d / "b.yaml").write_text(yaml.safe_dump(cfg))
+    plan = planned(d, "--configfile", str(d / "b.yaml"))
+    # 2 sizes x 2 seeds: recipes 2 x 4 jobs, ols 4 jobs, rbf only n=60: 2 jobs
+    assert plan["train_profile"] == 8 + 4 + 2
+    for bad, message in (
+        ({"knn": {}}, "Additional properties are not allowed ('knn' was unexpected)"),
+        ({"rbf": {"smooth": [1.0]}}, "Additional properties are not allowed ('smooth' was"),
+    ):
+        (d / "bad.yaml").write_text(yaml.safe_dump({**TINY, "baselines": bad}))
+        res = snakemake(d, "-n", "--configfile", str(d / "bad.yaml"), check=False)
+        assert res.returncode != 0 and message in res.stdout + res.stderr

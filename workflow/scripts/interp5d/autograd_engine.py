@@ -1,0 +1,79 @@
+"""The plain engine: the same recipe trained through ordinary PyTorch (the nn.Module's
+forward, loss.backward(), torch.optim.Adam). It is the reference the fast engine is tested
+against, and the middle step of the loop ablation (benchmarks/ablation.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from .fast_engine import VAL_CHUNK
+from .recipes import Recipe
+
+if TYPE_CHECKING:
+    from .train import Batch
+
+
+class AutogradEngine:
+    """The training step of a small reference script, on the batches the loop hands it."""
+
+    def __init__(self, model: nn.Module, recipe: Recipe, n_train: int, keep_best: bool) -> None:
+        self.model = model
+        self.params = list(model.parameters())
+        self.opt = torch.optim.Adam(
+            self.params,
+            lr=recipe.lr,
+            betas=(0.9, recipe.beta2),
+            eps=1e-8,
+            weight_decay=recipe.weight_decay + recipe.weight_decay_n / n_train,
+        )
+        self.sse = torch.zeros(())  # summed on the device: no host sync per step
+        self.best = [p.detach().clone() for p in self.params] if keep_best else None
+
+    def nbytes(self) -> None:
+        return None  # autograd allocates as it goes: nothing to count beforehand
+
+    def load(self, model: nn.Module) -> None:
+        pass  # trains the model's own parameters
+
+    def store(self, model: nn.Module) -> None:
+        pass
+
+    def step(self, batch: Batch, lr: float) -> None:
+        """One Adam step on a batch."""
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        err = self.model(batch.x) - batch.y
+        loss = err.pow(2).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.sse += err.detach().pow(2).sum()
+
+    def take_train_sse(self) -> float:
+        sse = self.sse.item()
+        self.sse.zero_()
+        return sse
+
+    def val_mse(self, val: torch.Tensor) -> float:
+        sse = 0.0
+        with torch.no_grad():
+            for i in range(0, len(val), VAL_CHUNK):
+                rows = val[i : i + VAL_CHUNK]
+                sse += (self.model(rows[:, :-2]) - rows[:, -1:]).pow(2).sum().item()
+        return sse / len(val)
+
+    def keep_best(self) -> None:
+        with torch.no_grad():
+            for b, p in zip(self.best, self.params, strict=True):
+                b.copy_(p)
+
+    def restore_best(self) -> None:
+        with torch.no_grad():
+            for b, p in zip(self.best, self.params, strict=True):
+                p.copy_(b)
+
+    def finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.params)

@@ -1,0 +1,263 @@
+"""The fast engine: the MLP trained without autograd and without allocating in the loop.
+
+Its parameters are one flat vector in which each layer is a block [W | b] of shape
+(out, in + 1); every layer's input carries a trailing column of ones, so one matrix
+product gives a layer's output with its bias, and one gives the block's gradient. The
+forward and backward passes write into buffers made once (`Workspace`), and Adam is one
+fused kernel. For this small net the per-step overhead of autograd, of the per-tensor
+optimiser and of allocation is most of the cost. The plain engine beside it
+(autograd_engine.py) trains the same recipe through ordinary PyTorch; a test ties the two.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from .activations import Activation, get_activation
+from .model import linear_layers, n_block_parameters
+from .recipes import Recipe
+
+if TYPE_CHECKING:
+    from .train import Batch
+
+VAL_CHUNK = 512  # rows per validation forward pass: bounded memory whatever n
+
+
+class FusedAdam:
+    """Adam (PyTorch's update, L2 weight decay added to the gradient) on one flat parameter
+    vector, as one fused kernel a step: the one torch.optim.Adam(fused=True) runs, without
+    the optimiser object's per-step overhead."""
+
+    def __init__(self, params: torch.Tensor, grads: torch.Tensor, recipe: Recipe, n_train: int):
+        self.params, self.grads = params, grads
+        # explicit shapes, not zeros_like: on the meta device (the memory estimate) the
+        # *_like ops go through Python reference code that imports sympy (0.6 s)
+        self.m = torch.zeros(params.shape, device=params.device)
+        self.v = torch.zeros(params.shape, device=params.device)
+        self.t = torch.zeros((), device=params.device)
+        self.beta2 = recipe.beta2
+        self.weight_decay = recipe.weight_decay + recipe.weight_decay_n / n_train
+
+    def step(self, lr: float) -> None:
+        self.t.add_(1)
+        torch._fused_adam_(
+            [self.params],
+            [self.grads],
+            [self.m],
+            [self.v],
+            [],
+            [self.t],
+            lr=lr,
+            beta1=0.9,
+            beta2=self.beta2,
+            weight_decay=self.weight_decay,
+            eps=1e-8,
+            amsgrad=False,
+            maximize=False,
+        )
+
+
+def layer_blocks(flat: torch.Tensor, widths: list[int]) -> list[torch.Tensor]:
+    """Views of `flat` as each layer's (out, in + 1) block [W | b]."""
+    blocks, offset = [], 0
+    for n_in, n_out in itertools.pairwise(widths):
+        size = n_out * (n_in + 1)
+        blocks.append(flat[offset : offset + size].view(n_out, n_in + 1))
+        offset += size
+    return blocks
+
+
+@dataclass(frozen=True)
+class Layers:
+    """A flat parameter vector seen as each layer's block [W | b], with the other views
+    the passes use, made once: each block's transpose, and W without b."""
+
+    blocks: list[torch.Tensor]
+    blocks_t: list[torch.Tensor]
+    weights: list[torch.Tensor]
+
+    @classmethod
+    def of(cls, flat: torch.Tensor, widths: list[int]) -> Layers:
+        blocks = layer_blocks(flat, widths)
+        return cls(blocks, [b.t() for b in blocks], [b[:, :-1] for b in blocks])
+
+
+def copy_weights(model: nn.Module, blocks: list[torch.Tensor], to_model: bool) -> None:
+    with torch.no_grad():  # the parameters require grad
+        for layer, block in zip(linear_layers(model), blocks, strict=True):
+            if to_model:
+                layer.weight.copy_(block[:, :-1])
+                layer.bias.copy_(block[:, -1])
+            else:
+                block[:, :-1] = layer.weight
+                block[:, -1] = layer.bias
+
+
+class Workspace:
+    """Buffers for the forward (and, with `backward`, the backward) pass over up to `rows`
+    rows; each hidden layer's output buffer has the trailing column of ones."""
+
+    def __init__(
+        self, rows: int, widths: list[int], act: Activation, backward: bool, device
+    ) -> None:
+        hidden = widths[1:-1]
+        self.outputs = [torch.ones((rows, h + 1), device=device) for h in hidden]
+        self.pre = [None if act.inplace else torch.empty((rows, h), device=device) for h in hidden]
+        self.grads = [torch.empty((rows, h), device=device) for h in hidden] if backward else []
+        self.out = torch.empty((rows, 1), device=device)
+        self.sq = torch.zeros((rows, 1), device=device)  # squared errors, summed over an epoch
+        self._views: dict[int, Views] = {}
+
+    def buffers(self) -> list[torch.Tensor]:
+        return [
+            *self.outputs,
+            *(z for z in self.pre if z is not None),
+            *self.grads,
+            self.out,
+            self.sq,
+        ]
+
+    def views(self, b: int) -> Views:
+        """The buffers' first b rows (made once per distinct b)."""
+        if b not in self._views:
+            self._views[b] = Views(
+                [o[:b] for o in self.outputs],
+                [o[:b, :-1] for o in self.outputs],
+                [z if z is None else z[:b] for z in self.pre],
+                [g[:b] for g in self.grads],
+                [g[:b].t() for g in self.grads],
+                self.out[:b],
+                self.out[:b].t(),
+                self.sq[:b],
+            )
+        return self._views[b]
+
+
+@dataclass
+class Views:
+    outputs: list[torch.Tensor]  # (b, h + 1): activation and the ones column
+    acts: list[torch.Tensor]  # (b, h): the activation part of the same memory
+    pre: list[torch.Tensor | None]  # (b, h) pre-activations, when the activation needs them
+    grads: list[torch.Tensor]  # (b, h)
+    grads_t: list[torch.Tensor]  # (h, b): their transposes
+    out: torch.Tensor  # (b, 1)
+    out_t: torch.Tensor  # (1, b)
+    sq: torch.Tensor  # (b, 1)
+
+
+def hidden_forward(layers: Layers, act: Activation, v: Views, x: torch.Tensor):
+    """Run the hidden layers on x (b, k + 1, with the ones column); return the last's output."""
+    # zip stops at the hidden layers: the output layer's block is left over
+    for block_t, a, z, full in zip(layers.blocks_t, v.acts, v.pre, v.outputs, strict=False):
+        if z is None:
+            act.forward(torch.mm(x, block_t, out=a), a)
+        else:
+            act.forward(torch.mm(x, block_t, out=z), a)
+        x = full
+    return x
+
+
+def error(layers: Layers, act: Activation, v: Views, x, y) -> torch.Tensor:
+    """Prediction minus target (b, 1), written to v.out; its squares are added to v.sq."""
+    h = hidden_forward(layers, act, v, x)
+    d = torch.mm(h, layers.blocks_t[-1], out=v.out).sub_(y)
+    v.sq.addcmul_(d, d)
+    return d
+
+
+def forward_backward(layers: Layers, grads, act: Activation, v: Views, x, y) -> None:
+    """Write the mean squared error's gradient into `grads`; add the squared errors to v.sq."""
+    d = error(layers, act, v, x, y).mul_(2.0 / len(x))  # now d(loss)/d(prediction)
+    inputs = [x, *v.outputs]
+    d_t = [*v.grads_t, v.out_t]  # transposes of d at each layer's output
+    for i in range(len(grads) - 1, -1, -1):
+        torch.mm(d_t[i], inputs[i], out=grads[i])
+        if i > 0:
+            d = torch.mm(d, layers.weights[i], out=v.grads[i - 1])
+            act.backward(d, v.acts[i - 1] if act.inplace else v.pre[i - 1])
+
+
+class FastEngine:
+    """Parameters, optimiser state and workspaces of one training run, all made here and
+    reused at every step; `nbytes` counts them (built on the meta device, it is the loop's
+    memory estimate)."""
+
+    def __init__(
+        self,
+        widths: list[int],
+        recipe: Recipe,
+        n_train: int,
+        batch_rows: int,
+        val_rows: int,
+        keep_best: bool,
+        device,
+    ) -> None:
+        self.widths = widths
+        self.act = get_activation(recipe.activation)
+        self.flat = torch.empty(n_block_parameters(widths), device=device)
+        self.flat_grad = torch.zeros(self.flat.shape, device=device)
+        self.layers = Layers.of(self.flat, widths)
+        self.grads = layer_blocks(self.flat_grad, widths)
+        self.opt = FusedAdam(self.flat, self.flat_grad, recipe, n_train)
+        self.work = Workspace(batch_rows, widths, self.act, backward=True, device=device)
+        self.val_work = (
+            Workspace(min(val_rows, VAL_CHUNK), widths, self.act, backward=False, device=device)
+            if val_rows
+            else None
+        )
+        self.best = torch.empty(self.flat.shape, device=device) if keep_best else None
+
+    def nbytes(self) -> dict[str, int]:
+        """Bytes of what the engine holds: parameters with gradient, Adam's moments and the
+        best-weights copy; one batch's workspace; one validation chunk's workspace."""
+        params = [self.flat, self.flat_grad, self.opt.m, self.opt.v, self.opt.t]
+        if self.best is not None:
+            params.append(self.best)
+        val = self.val_work.buffers() if self.val_work is not None else []
+        return {
+            "params": sum(t.nbytes for t in params),
+            "activations": sum(t.nbytes for t in self.work.buffers()),
+            "validation": sum(t.nbytes for t in val),
+        }
+
+    def load(self, model: nn.Module) -> None:
+        copy_weights(model, self.layers.blocks, to_model=False)
+
+    def store(self, model: nn.Module) -> None:
+        copy_weights(model, self.layers.blocks, to_model=True)
+
+    def step(self, batch: Batch, lr: float) -> None:
+        """One Adam step on a batch."""
+        views = self.work.views(len(batch.rows))
+        forward_backward(self.layers, self.grads, self.act, views, batch.x_ones, batch.y)
+        self.opt.step(lr)
+
+    def take_train_sse(self) -> float:
+        """Sum of the squared errors since the last call (one host sync)."""
+        sse = self.work.sq.sum().item()
+        self.work.sq.zero_()
+        return sse
+
+    def val_mse(self, val: torch.Tensor) -> float:
+        work = self.val_work
+        with torch.inference_mode():
+            for i in range(0, len(val), VAL_CHUNK):
+                rows = val[i : i + VAL_CHUNK]
+                error(self.layers, self.act, work.views(len(rows)), rows[:, :-1], rows[:, -1:])
+            mse = (work.sq.sum() / len(val)).item()
+            work.sq.zero_()
+        return mse
+
+    def keep_best(self) -> None:
+        self.best.copy_(self.flat)
+
+    def restore_best(self) -> None:
+        self.flat.copy_(self.best)
+
+    def finite(self) -> bool:
+        return bool(torch.isfinite(self.flat).all())

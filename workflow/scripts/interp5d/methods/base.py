@@ -1,0 +1,205 @@
+"""The interface every method shares: scikit-learn's estimator conventions, one
+standardisation, one check of query points, one file format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import sklearn.exceptions
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from ..data import DataError, Standardizer, validate_xy
+from ..functions import N_FEATURES
+
+FORMAT_VERSION = 2
+
+
+class NotFittedError(sklearn.exceptions.NotFittedError):
+    pass
+
+
+def check_points(X: Any) -> tuple[np.ndarray, bool]:
+    """Query points as float64 (m, 5), and whether one point of shape (5,) was given."""
+    X = np.asarray(X)
+    single = X.shape == (N_FEATURES,)
+    if single:
+        X = X[None, :]
+    if X.ndim != 2 or X.shape[1] != N_FEATURES:
+        raise DataError(
+            f"query points must have shape ({N_FEATURES},) for one point or "
+            f"(m, {N_FEATURES}) for a batch, got {X.shape}"
+        )
+    if not np.issubdtype(X.dtype, np.number):
+        raise DataError(f"query points are not numeric (dtype {X.dtype})")
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise DataError(f"query points: {int(bad.sum())} row(s) hold NaN/inf, e.g. rows {rows}")
+    return X.astype(np.float64, copy=False), single
+
+
+class Method(RegressorMixin, BaseEstimator):
+    """A regression method on 5-D inputs: fit(X, y, X_val=None, y_val=None) returns self,
+    predict(X) the predictions, the constructor only stores settings.
+
+    Inputs and targets are standardised here, with the training data's statistics, for
+    every method alike; subclasses implement `_fit` and `_predict` on standardised arrays,
+    and `_state`/`_restore` for save and load.
+    """
+
+    name: ClassVar[str]  # the registry name (interp5d.methods.REGISTRY)
+    predict_chunk: int = 65536  # rows per _predict call: bounded memory for any batch
+
+    # -- training -----------------------------------------------------------------
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+    ) -> Method:
+        """Standardise with the training data's statistics and fit; returns self.
+
+        The validation set, when given, is the method's to use (early stopping, model
+        selection); it is never trained on.
+        """
+        X, y, _ = validate_xy(X, y, "training data")
+        if (X_val is None) != (y_val is None):
+            raise ValueError("give both X_val and y_val, or neither")
+        if X_val is not None and len(X_val) == 0 and len(y_val) == 0:
+            X_val = y_val = None  # an empty validation split (split.val = 0)
+        if X_val is not None:
+            X_val, y_val, _ = validate_xy(X_val, y_val, "validation data")
+        self.x_scaler_ = Standardizer().fit(X)
+        self.y_scaler_ = Standardizer().fit(y)
+        self.x_min_, self.x_max_ = X.min(axis=0), X.max(axis=0)
+        self.n_features_in_ = N_FEATURES
+        self.n_train_ = len(X)
+        self.status_ = "ok"
+        self.history_: dict[str, list[float]] = {}
+        Xs, ys = self.x_scaler_.transform(X), self.y_scaler_.transform(y)
+        if X_val is None:
+            self._fit(Xs, ys, None, None)
+        else:
+            self._fit(Xs, ys, self.x_scaler_.transform(X_val), self.y_scaler_.transform(y_val))
+        return self
+
+    def _fit(self, X, y, X_val, y_val) -> None:
+        raise NotImplementedError
+
+    def fit_record(self) -> dict[str, Any]:
+        """What this method adds to a run's record beyond the common fields."""
+        return {}
+
+    def warm_up_params(self) -> dict[str, Any]:
+        """Settings that shorten an iterative fit to one pass, for the runner's untimed
+        warm-up on data of the run's shapes (none for one-shot methods)."""
+        return {}
+
+    # -- prediction ---------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "x_scaler_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit or load")
+
+    def predict(self, X: np.ndarray) -> np.ndarray | float:
+        """Predict for one point of shape (5,) (returns a float) or a batch (m, 5)."""
+        self._check_fitted()
+        X, single = check_points(X)
+        out = np.empty(len(X))
+        for i in range(0, len(X), self.predict_chunk):
+            chunk = self.x_scaler_.transform(X[i : i + self.predict_chunk])
+            out[i : i + len(chunk)] = self._predict(chunk)
+        out = self.y_scaler_.inverse_transform(out)
+        return float(out[0]) if single else out
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_estimate_bytes(self, n_points: int) -> int | None:
+        """An analytic estimate of predict's peak memory for n points, where there is one."""
+        return None
+
+    def out_of_range(self, X: np.ndarray) -> np.ndarray:
+        """True for each point outside the box spanned by the training inputs."""
+        self._check_fitted()
+        X, _ = check_points(X)
+        return ((self.x_min_ > X) | (self.x_max_ < X)).any(axis=1)
+
+    # -- persistence --------------------------------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted state beyond the common one: JSON values and arrays."""
+        raise NotImplementedError
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _saved_params(self) -> dict[str, Any]:
+        return self.get_params()
+
+    def save(self, path: str | Path) -> None:
+        """One file of tensors and JSON (no pickle): settings, scalers, fitted state."""
+        import torch
+
+        self._check_fitted()
+        meta, arrays = self._state()
+        common = {
+            "format_version": FORMAT_VERSION,
+            "method": self.name,
+            "params": self._saved_params(),
+            "x_scaler": self.x_scaler_.to_dict(),
+            "y_scaler": self.y_scaler_.to_dict(),
+            "x_min": self.x_min_.tolist(),
+            "x_max": self.x_max_.tolist(),
+            "n_train": self.n_train_,
+            "status": self.status_,
+            "history": self.history_,
+        }
+        blob = {
+            "metadata": json.dumps({**common, "state": meta}),
+            "arrays": {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in arrays.items()},
+        }
+        torch.save(blob, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Method:
+        """A model saved by `save`, of this class (or any method, called on Method)."""
+        from . import method_class
+
+        meta, arrays = read_model_file(path)
+        est_cls = method_class(meta["method"])
+        if not issubclass(est_cls, cls):
+            raise DataError(f"{path}: holds a {meta['method']!r} model, not a {cls.__name__}")
+        est = est_cls(**meta["params"])
+        est.x_scaler_ = Standardizer.from_dict(meta["x_scaler"])
+        est.y_scaler_ = Standardizer.from_dict(meta["y_scaler"], scalar=True)
+        est.x_min_, est.x_max_ = np.asarray(meta["x_min"]), np.asarray(meta["x_max"])
+        est.n_features_in_ = N_FEATURES
+        est.n_train_ = meta["n_train"]
+        est.status_ = meta["status"]
+        est.history_ = meta["history"]
+        est._restore(meta["state"], arrays)
+        return est
+
+
+def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata and arrays of a model file (tensors and JSON only: weights_only)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        meta = json.loads(blob["metadata"])
+    except Exception as e:
+        raise DataError(f"{path}: not an interp5d model file ({e})") from None
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise DataError(
+            f"{path}: model format {version} is not {FORMAT_VERSION}; refit the model with "
+            "this version (python -m interp5d fit, or rerun the workflow)"
+        )
+    return meta, {k: v.numpy() for k, v in blob["arrays"].items()}

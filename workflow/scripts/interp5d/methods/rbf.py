@@ -1,0 +1,68 @@
+"""Thin-plate radial-basis-function interpolation (scipy), smoothing chosen on validation."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .base import Method
+
+
+class ThinPlateRBF(Method):
+    """scipy's RBFInterpolator with the thin-plate kernel. Each smoothing of the grid is
+    fitted on at most `select_rows` training rows and scored on the validation split; the
+    best is then fitted on all rows. Its dense system grows as n², so more than `max_rows`
+    training rows are refused."""
+
+    name: ClassVar[str] = "rbf"
+
+    def __init__(
+        self,
+        smoothing: list[float] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+        select_rows: int = 2000,
+        max_rows: int = 20000,
+        seed: int = 42,
+    ):
+        self.smoothing = smoothing
+        self.select_rows = select_rows
+        self.max_rows = max_rows
+        self.seed = seed
+
+    def _fit(self, X, y, X_val, y_val) -> None:
+        if len(X) > self.max_rows:
+            raise ValueError(
+                f"rbf: {len(X)} training rows exceed max_rows={self.max_rows} "
+                "(its dense system grows as n²)"
+            )
+        if X_val is None:
+            raise ValueError("rbf: chooses its smoothing on the validation split, which is empty")
+        rng = np.random.default_rng(self.seed)
+        sub = rng.choice(len(X), min(len(X), self.select_rows), replace=False)
+        scores = {}
+        for s in self.smoothing:
+            scores[s] = float(np.mean((self._interpolator(X[sub], y[sub], s)(X_val) - y_val) ** 2))
+        self.smoothing_ = min(scores, key=scores.get)
+        self.X_train_, self.y_train_ = X, y  # what save writes: the fit is their solve
+        self.model_ = self._interpolator(X, y, self.smoothing_)
+
+    @staticmethod
+    def _interpolator(X, y, smoothing: float):
+        from scipy.interpolate import RBFInterpolator
+
+        return RBFInterpolator(X, y, kernel="thin_plate_spline", smoothing=smoothing)
+
+    def fit_record(self) -> dict[str, Any]:
+        return {"smoothing_chosen": self.smoothing_}
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_(X)
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"smoothing": self.smoothing_}, {"X": self.X_train_, "y": self.y_train_}
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        # deterministic: the same rows and smoothing give the same solve
+        self.smoothing_ = meta["smoothing"]
+        self.X_train_, self.y_train_ = arrays["X"], arrays["y"]
+        self.model_ = self._interpolator(self.X_train_, self.y_train_, self.smoothing_)

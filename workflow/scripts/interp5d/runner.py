@@ -1,0 +1,104 @@
+"""The one runner: every method split, fitted, timed, metered and scored the same way."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from .data import DEFAULT_SPLIT, Dataset, split_indices
+from .methods.base import Method
+from .profiling import PeakMemory, frozen_heap, malloc_thresholds, median_time
+from .records import accuracy_fields, memory_fields, split_fields
+from .threads import thread_limits
+
+MB = 1024**2
+THROUGHPUT_POINTS = 100_000
+# glibc raises its mmap threshold once a large buffer is freed, so later large buffers come
+# from the heap and leave holes in it when freed. The meter hands free heap pages back to
+# the OS, and a loop's small allocations then wander back into those holes: growth that
+# depends on what the process did before (~20 MB in a 1M-sample job). So until the fit
+# ends, large buffers are mapped afresh (glibc's starting thresholds, held); for
+# prediction fixed high ones let repeated calls reuse their chunk buffers, as glibc's
+# adapted thresholds would.
+FIT_THRESHOLDS = (128 * 1024, 128 * 1024)
+PREDICT_THRESHOLDS = (32 * MB, 64 * MB)
+
+
+def warm_up(method: Method, n_train: int, n_val: int, n_test: int) -> None:
+    """An untimed fit of the method, shortened to one pass where it iterates, on random
+    data of the run's shapes, then a prediction of the test split's shape: one-off costs
+    (imports, kernels, BLAS buffers for those shapes) then count in no measured phase."""
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(size=(n_train, 5)), rng.uniform(size=n_train)
+    Xv, yv = (rng.uniform(size=(n_val, 5)), rng.uniform(size=n_val)) if n_val else (None, None)
+    est = clone(method).set_params(**method.warm_up_params())
+    est.fit(X, y, Xv, yv).predict(rng.uniform(size=(n_test, 5)))
+
+
+def profile_run(
+    ds: Dataset,
+    method: Method,
+    seed: int,
+    threads: int = 1,
+    split: tuple[float, float, float] = DEFAULT_SPLIT,
+    latency_repeats: int = 101,
+    throughput_points: int = THROUGHPUT_POINTS,
+) -> tuple[dict[str, Any], Method]:
+    """Fit and profile one method on the seeded split; return the flat record and the
+    fitted method.
+
+    Every method alike: the run's seed draws the split and seeds the method (where it takes
+    a seed); `threads` threads for torch and every BLAS pool; an untimed
+    warm-up (see warm_up); then `fit_time_s` is perf_counter around the whole fit call
+    and the training memory its peak resident memory above the phase's baseline; the
+    prediction memory is that of one predict call on the test split; latency is the median
+    of single-point calls, throughputs the medians of batched calls on the test split and
+    on `throughput_points` uniform points in the training box; accuracy is scored on the
+    test split.
+    """
+    tr, va, te = split_indices(len(ds), split, seed)
+    X_tr, y_tr, X_va, y_va, X_te = ds.X[tr], ds.y[tr], ds.X[va], ds.y[va], ds.X[te]
+    est = clone(method)
+    if "seed" in est.get_params(deep=False):  # the run's seed: split and method alike
+        est.set_params(seed=seed)
+    with frozen_heap(), thread_limits(threads):
+        with malloc_thresholds(*FIT_THRESHOLDS):
+            warm_up(est, len(tr), len(va), len(te))
+            with PeakMemory() as mem_fit:
+                t0 = time.perf_counter()
+                est.fit(X_tr, y_tr, X_va, y_va)
+                fit_time = time.perf_counter() - t0
+        with malloc_thresholds(*PREDICT_THRESHOLDS):
+            with PeakMemory() as mem_pred:
+                pred = est.predict(X_te)
+            x_one = X_te[0]
+            x_big = np.random.default_rng(seed).uniform(
+                est.x_min_, est.x_max_, (throughput_points, 5)
+            )
+            latency = median_time(lambda: est.predict(x_one), latency_repeats, 5, budget_s=2)
+            t_test = median_time(lambda: est.predict(X_te), 5, budget_s=2)
+            t_big = median_time(lambda: est.predict(x_big), 3, warmup=0, budget_s=2)
+    status = est.status_
+    if status == "ok" and not np.isfinite(pred).all():
+        status = "diverged"
+    extra = est.fit_record()
+    epochs = extra.get("epochs_run")
+    predict_estimate = est.predict_estimate_bytes(len(te))
+    record: dict[str, Any] = {
+        **split_fields(len(ds), tr, va, te, seed, threads),
+        "status": status,
+        "fit_time_s": fit_time,
+        "time_per_epoch_s": fit_time / epochs if epochs else None,
+        "recorded_unix": time.time(),
+        **memory_fields(mem_fit, mem_pred),
+        "predict_estimate_mb": None if predict_estimate is None else predict_estimate / MB,
+        "predict_latency_s": latency,
+        "predict_throughput_per_s": len(te) / t_test,
+        "predict_throughput_100k_per_s": throughput_points / t_big,
+        **accuracy_fields(ds, te, pred),
+        **extra,
+    }
+    return record, est
