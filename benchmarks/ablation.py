@@ -56,13 +56,15 @@ def dataloader_loop(Xt, yt, Xv, yv, recipe: Recipe, seed: int):
         betas=(0.9, recipe.beta2),
         weight_decay=recipe.weight_decay + recipe.weight_decay_n / len(Xt),
     )
-    lr_at = LRSchedule(recipe, plan.steps, plan.epochs)
+    lr_at = LRSchedule(recipe, plan.steps, plan.total_steps)
     loss_fn = torch.nn.MSELoss()
     best, best_val, step = None, math.inf, 0
     t0 = time.perf_counter()
     for epoch in range(1, plan.epochs + 1):
         running = 0.0
         for xb, yb in loader:
+            if step == plan.total_steps:  # a step budget can end inside an epoch
+                break
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
             opt.zero_grad()

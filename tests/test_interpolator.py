@@ -160,12 +160,12 @@ def test_recipes_validate_and_seed_recipe_is_the_seed_study():
 
 def test_lr_schedule_warmup_and_cosine():
     r = Recipe(lr=0.1, epochs=10, schedule="cosine", warmup_epochs=2, min_lr=0.001)
-    lr_at = LRSchedule(r, steps_per_epoch=3, epochs=10)
+    lr_at = LRSchedule(r, steps_per_epoch=3, total_steps=30)
     lrs = [lr_at(s) for s in range(30)]
     assert lrs[0] == pytest.approx(0.1 / 6) and lrs[5] == pytest.approx(0.1)
     assert lrs[6] == pytest.approx(0.1) and lrs[-1] == pytest.approx(0.001)
     assert all(a >= b for a, b in zip(lrs[6:], lrs[7:], strict=False))
-    const = LRSchedule(Recipe(lr=0.2, epochs=3), 2, 3)
+    const = LRSchedule(Recipe(lr=0.2, epochs=3), 2, 6)
     assert {const(s) for s in range(6)} == {0.2}
 
 
@@ -210,12 +210,13 @@ def test_hand_written_backward_matches_autograd(activation, capacity):
     act = ACTIVATIONS[activation]
     views = Workspace(capacity, widths, act, backward=True, device="cpu").views(40)
     rows = training_rows(x, y)
-    forward_backward(layers, grads, act, views, rows[:, :-1], rows[:, -1:])
+    inputs_t = [rows[:, :-1].t(), *views.outputs_t]
+    forward_backward(layers, grads, act, views, rows[:, :-1], inputs_t, rows[:, -1:])
     assert views.sq.sum().item() / 40 == pytest.approx(loss.item(), rel=1e-5)
     linear = [m for m in model if isinstance(m, torch.nn.Linear)]
     for layer, g in zip(linear, grads, strict=True):
-        torch.testing.assert_close(g[:, :-1], layer.weight.grad, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(g[:, -1], layer.bias.grad, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(g[:-1].t(), layer.weight.grad, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(g[-1], layer.bias.grad, rtol=1e-5, atol=1e-6)
     with torch.no_grad():
         err = error(layers, act, views, rows[:, :-1], rows[:, -1:])
         torch.testing.assert_close(err + y, model(x))

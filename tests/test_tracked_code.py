@@ -81,6 +81,7 @@ def test_every_job_tracks_exactly_the_code_it_imports(tmp_path, monkeypatch):
         "environment",
         "plot_summary",
         "plot_learning_curves",
+        "plot_time_to_quality",
         "predict",
     }
     methods = {j["wildcards"]["method"] for j in jobs if j["rule"] == "train_profile"}

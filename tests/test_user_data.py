@@ -181,6 +181,7 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
         "aggregate": 1,
         "plot_summary": 3,
         "plot_learning_curves": 1,
+        "plot_time_to_quality": 1,
         "all": 1,
     }
 

@@ -29,7 +29,10 @@ TINY = {
     "baselines": {"ols": {}},
 }
 RUNS = 1 * 2 * 3 * 2  # datasets x sizes x methods x seeds
-FIGURES = [f"figures/{n}.png" for n in (*FIGURE_NAMES, "learning_curves")]
+FIGURES = [
+    f"figures/{n}.png"
+    for n in (*FIGURE_NAMES, "learning_curves", "time_to_quality_vs_dataset_size")
+]
 
 
 def planned(cwd, *args):
@@ -67,6 +70,7 @@ def test_default_config_dry_run_plan():
         "environment": 1,
         "plot_summary": 3,
         "plot_learning_curves": 1,
+        "plot_time_to_quality": 1,
     }
 
 
@@ -151,6 +155,7 @@ def test_changing_epochs_reruns_training_not_data(tiny_run, tmp_path):
         "aggregate": 1,
         "plot_summary": 3,
         "plot_learning_curves": 1,
+        "plot_time_to_quality": 1,
         "all": 1,
     }
 
@@ -158,12 +163,15 @@ def test_changing_epochs_reruns_training_not_data(tiny_run, tmp_path):
 def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
     write_config(tmp_path / "c.yaml", sizes=[60, 100, 150])
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
+    # the environment record measures the roofline of the new size's full-batch steps
     assert plan == {
+        "environment": 1,
         "generate_dataset": 2,
         "train_profile": 6,
         "aggregate": 1,
         "plot_summary": 3,
         "plot_learning_curves": 1,
+        "plot_time_to_quality": 1,
         "all": 1,
     }
 
@@ -171,55 +179,43 @@ def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
 def test_switching_a_baseline_on_runs_only_its_jobs(tiny_run, tmp_path):
     write_config(tmp_path / "c.yaml", baselines={"ols": None, "sklearn_mlp": {"max_iter": 5}})
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
-    assert plan == {"train_profile": 4, "aggregate": 1, "plot_summary": 3, "all": 1}
+    assert plan == {
+        "train_profile": 4,
+        "aggregate": 1,
+        "plot_summary": 3,
+        "plot_time_to_quality": 1,
+        "all": 1,
+    }
 
 
 def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
     write_config(tmp_path / "c.yaml", plots={"dpi": 80})
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
-    assert plan == {"plot_summary": 3, "plot_learning_curves": 1, "all": 1}
+    assert plan == {
+        "plot_summary": 3,
+        "plot_learning_curves": 1,
+        "plot_time_to_quality": 1,
+        "all": 1,
+    }
+
+
+# what reruns once any run's metrics change: the tables and every figure drawn from them
+DOWNSTREAM = {"aggregate": 1, "plot_summary": 3, "plot_time_to_quality": 1, "all": 1}
+PLOTS = {"plot_summary": 3, "plot_learning_curves": 1, "plot_time_to_quality": 1, "all": 1}
 
 
 @pytest.mark.parametrize(
     "module, expected",
     [
-        ("plots.py", {"plot_summary": 3, "plot_learning_curves": 1, "all": 1}),
+        ("plots.py", PLOTS),
         # plots.py imports summary.py (its fitted exponents), so every figure follows it
-        ("summary.py", {"aggregate": 1, "plot_summary": 3, "plot_learning_curves": 1, "all": 1}),
-        (
-            "methods/least_squares.py",
-            {"train_profile": 4, "aggregate": 1, "plot_summary": 3, "all": 1},
-        ),
-        (
-            "train.py",
-            {
-                "train_profile": 8,
-                "aggregate": 1,
-                "plot_summary": 3,
-                "plot_learning_curves": 1,
-                "all": 1,
-            },
-        ),
-        (
-            "runner.py",
-            {
-                "train_profile": 12,
-                "aggregate": 1,
-                "plot_summary": 3,
-                "plot_learning_curves": 1,
-                "all": 1,
-            },
-        ),
+        ("summary.py", {**DOWNSTREAM, **PLOTS}),
+        ("methods/least_squares.py", {"train_profile": 4, **DOWNSTREAM}),
+        ("train.py", {"train_profile": 8, **DOWNSTREAM, "plot_learning_curves": 1}),
+        ("runner.py", {"train_profile": 12, **DOWNSTREAM, "plot_learning_curves": 1}),
         (
             "functions.py",
-            {
-                "generate_dataset": 4,
-                "train_profile": 12,
-                "aggregate": 1,
-                "plot_summary": 3,
-                "plot_learning_curves": 1,
-                "all": 1,
-            },
+            {"generate_dataset": 4, "train_profile": 12, **DOWNSTREAM, "plot_learning_curves": 1},
         ),
     ],
 )

@@ -2,6 +2,7 @@ rule aggregate:
     input:
         metrics=run_files("metrics.json"),
         benchmarks=run_benchmarks(),
+        environment="results/environment.json",
         code=tracked_code("aggregate.py"),
     output:
         runs=report(
@@ -17,6 +18,16 @@ rule aggregate:
         md=report(
             "results/summary.md",
             caption="../report/summary_md.rst",
+            category="Tables",
+        ),
+        targets=report(
+            "results/targets.csv",
+            caption="../report/targets.rst",
+            category="Tables",
+        ),
+        targets_by_size=report(
+            "results/targets_by_size.csv",
+            caption="../report/targets_by_size.rst",
             category="Tables",
         ),
     log:
@@ -41,6 +52,10 @@ rule environment:
     conda:
         ENV
     params:
-        settings={"threads": config["threads"], "repo": workflow.basedir},
+        settings={
+            "threads": config["threads"],
+            "repo": workflow.basedir,
+            "shapes": roofline_shapes(config["recipes"], training_rows()),
+        },
     script:
         "../scripts/environment.py"

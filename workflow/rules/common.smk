@@ -12,10 +12,12 @@ from interp5d.config import (
     method_spec,
     sources,
     split_fractions,
+    target_spec,
 )
 from interp5d.data import split_sizes
 from interp5d.methods import method_module
 from interp5d.plots_names import FIGURE_NAMES
+from interp5d.roofline_sizes import roofline_shapes
 
 try:
     check_config(config)
@@ -30,6 +32,7 @@ localrules:
     environment,
     plot_summary,
     plot_learning_curves,
+    plot_time_to_quality,
 
 
 wildcard_constraints:
@@ -76,6 +79,12 @@ def fits(method, n):
     """Methods whose dense system grows as n² or n³ take at most max_rows training rows."""
     max_rows = method_spec(config, method)["settings"].get("max_rows")
     return max_rows is None or split_sizes(n, split_fractions(config))[0] <= max_rows
+
+
+def training_rows():
+    """The training-split sizes of the study's datasets."""
+    sizes = {n for s in sources(config).values() for n in s}
+    return sorted(split_sizes(n, split_fractions(config))[0] for n in sizes)
 
 
 def name_pattern(names):
@@ -132,6 +141,7 @@ def train_settings(wildcards):
         "method": method_spec(config, wildcards.method),
         "split": config["split"],
         "threads": config["threads"],
+        "targets": target_spec(config, wildcards.dataset),
     }
 
 
@@ -140,7 +150,10 @@ def all_outputs():
         "results/summary.csv",
         "results/summary_by_size.csv",
         "results/summary.md",
+        "results/targets.csv",
+        "results/targets_by_size.csv",
         "results/environment.json",
+        "figures/time_to_quality_vs_dataset_size.png",
         *[f"results/predictions/{name}.csv" for name in config["predictions"]],
         "figures/learning_curves.png",
         *[f"figures/{name}.png" for name in FIGURE_NAMES],

@@ -37,3 +37,23 @@ rule plot_learning_curves:
         settings=config["plots"],
     script:
         "../scripts/plot_learning_curves.py"
+
+
+rule plot_time_to_quality:
+    input:
+        targets_by_size="results/targets_by_size.csv",
+        code=tracked_code("plot_time_to_quality.py"),
+    output:
+        png=report(
+            "figures/time_to_quality_vs_dataset_size.png",
+            caption="../report/time_to_quality.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/plots/time_to_quality.log",
+    conda:
+        ENV
+    params:
+        settings=config["plots"],
+    script:
+        "../scripts/plot_time_to_quality.py"

@@ -5,6 +5,7 @@ rule train_profile:
     output:
         metrics=f"results/runs/{RUN}/metrics.json",
         history=f"results/runs/{RUN}/history.csv",
+        curve=f"results/runs/{RUN}/curve.csv",
         model=f"results/runs/{RUN}/model.pt",
     log:
         f"results/logs/train_profile/{RUN}.log",

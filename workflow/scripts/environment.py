@@ -1,12 +1,14 @@
-"""Snakemake script: record the machine and software the study ran on."""
+"""Snakemake script: record the machine and software the study ran on, and this machine's
+matrix-product rate for the study's training-step shapes (the roofline)."""
 
 from interp5d.jsonio import write_json
 from interp5d.logs import start_job_log
 from interp5d.provenance import environment_record
+from interp5d.roofline import roofline
 
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])
-record = environment_record(
-    torch_threads=snakemake.params.settings["threads"], cwd=snakemake.params.settings["repo"]
-)
+settings = snakemake.params.settings
+record = environment_record(torch_threads=settings["threads"], cwd=settings["repo"])
+record["roofline"] = roofline(settings["shapes"], settings["threads"])
 write_json(snakemake.output.json, record)

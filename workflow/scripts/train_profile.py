@@ -1,11 +1,12 @@
 """Snakemake script: fit and profile one method (a recipe or a baseline) on one dataset;
-write its metrics, history and model."""
+write its metrics, history, validation curve and model."""
 
 import pandas as pd
 from interp5d.data import load_dataset
 from interp5d.jsonio import write_json
 from interp5d.logs import start_job_log
 from interp5d.methods import build_method
+from interp5d.quality import TargetSpec
 from interp5d.records import job_record
 from interp5d.runner import profile_run
 
@@ -29,10 +30,14 @@ record, est = profile_run(
     seed,
     threads=settings["threads"],
     split=tuple(settings["split"][k] for k in ("train", "val", "test")),
+    targets=TargetSpec(**settings["targets"]),
 )
 record = job_record(w.dataset, w.method, settings["method"]["kind"], record, settings)
 pd.DataFrame(est.history_, columns=["epoch", "train_loss", "val_loss"]).to_csv(
     snakemake.output.history, index=False
+)
+pd.DataFrame(record["curve"], columns=["elapsed_s", "val_r2"]).to_csv(
+    snakemake.output.curve, index=False
 )
 est.save(snakemake.output.model)
 write_json(snakemake.output.metrics, record)
@@ -44,3 +49,7 @@ log.info(
     record["train_peak_mb"],
     record["memory_method"],
 )
+for t in record["targets"]:
+    log.info(
+        "target %s (validation R² %.4f): %s", t["target"], t["target_r2"], t["time_to_target_s"]
+    )

@@ -22,7 +22,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation(
         nn.ReLU,
         True,
-        lambda z, a: a.clamp_min_(0),
+        lambda z, a: a.relu_(),
         lambda g, a: torch.ops.aten.threshold_backward.grad_input(g, a, 0, grad_input=g),
     ),
     "tanh": Activation(

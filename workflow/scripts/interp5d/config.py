@@ -37,6 +37,14 @@ def sources(config: dict[str, Any]) -> dict[str, list[int]]:
     return out
 
 
+def target_spec(config: dict[str, Any], dataset: str) -> dict[str, list[float]]:
+    """A dataset's quality targets (interp5d.quality.TargetSpec's fields): relative to the
+    noise ceiling for synthetic functions, absolute R² levels for files."""
+    targets = config["targets"]
+    levels = config.get("datasets", {}).get(dataset, {}).get("targets", targets["r2"])
+    return {"below_ceiling": list(targets["below_ceiling"]), "levels": list(levels)}
+
+
 def method_spec(config: dict[str, Any], name: str) -> dict[str, Any]:
     """What builds a method of the study (interp5d.methods.build_method): a recipe is the
     MLP with the recipe's settings, a baseline its registry class with its settings."""

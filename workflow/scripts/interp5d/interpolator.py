@@ -16,7 +16,7 @@ from .model import build_mlp, layer_widths, pick_device
 from .profiling import PeakMemory, estimate_prediction_bytes
 from .recipes import Recipe, get_recipe
 from .threads import torch_threads
-from .train import TrainResult, estimate_loop_bytes, fit_model, training_rows
+from .train import TrainResult, estimate_loop_bytes, fit_model, predict_rows, training_rows
 
 __all__ = ["Interpolator", "NotFittedError"]
 MB = 1024**2
@@ -69,7 +69,7 @@ class Interpolator(Method):
         return super().set_params(**params)
 
     # -- training -----------------------------------------------------------------
-    def _fit(self, X, y, X_val, y_val) -> None:
+    def _fit(self, X, y, X_val, y_val, monitor) -> None:
         recipe = get_recipe(self.recipe)
         device = pick_device(self.device)
         with torch_threads(self.threads):
@@ -83,7 +83,7 @@ class Interpolator(Method):
             meter = PeakMemory(release=False) if self.measure_memory else contextlib.nullcontext()
             with meter:
                 result: TrainResult = fit_model(
-                    self.model_, data, val, recipe, generator, self.log_every_s
+                    self.model_, data, val, recipe, generator, self.log_every_s, monitor
                 )
         self.loop_memory_ = meter.as_dict("loop") if self.measure_memory else None
         self.model_.eval()
@@ -94,9 +94,8 @@ class Interpolator(Method):
 
     @staticmethod
     def _rows(X: np.ndarray, y: np.ndarray, device: torch.device) -> torch.Tensor:
-        Xs = torch.as_tensor(X, dtype=torch.float32, device=device)
-        ys = torch.as_tensor(y, dtype=torch.float32, device=device)
-        return training_rows(Xs, ys)
+        # float64 arrays straight into the float32 rows: one pass, no float32 copies first
+        return training_rows(torch.from_numpy(X), torch.from_numpy(y)).to(device)
 
     def warm_up_params(self) -> dict[str, Any]:
         # one epoch runs every batch shape of the real fit and, with a validation set,
@@ -120,8 +119,13 @@ class Interpolator(Method):
             "engine": self.recipe_.engine,
             "loop_time_s": res.loop_time_s,
             "epochs_run": res.epochs_run,
+            "steps_run": res.steps_run,
             "best_epoch": res.best_epoch,
             "diverged_epoch": res.diverged_epoch,
+            "batch_rows": res.batch_rows,
+            "widths": layer_widths(self.model_),
+            "loop_gflop": res.flops / 1e9,
+            "loop_gflops_per_s": res.flops / 1e9 / res.loop_time_s if res.loop_time_s else None,
             "loop_estimate_mb": None if est is None else est["total"] / MB,
             "loop_estimate_parts_mb": None if est is None else {k: v / MB for k, v in est.items()},
         }
@@ -134,10 +138,7 @@ class Interpolator(Method):
         return estimate_prediction_bytes(n_points, self.recipe_.hidden, self.predict_chunk)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        device = next(self.model_.parameters()).device
-        with torch.inference_mode():
-            xt = torch.as_tensor(X, dtype=torch.float32, device=device)
-            return self.model_(xt).squeeze(1).double().cpu().numpy()
+        return predict_rows(self.model_, X)
 
     # -- persistence --------------------------------------------------------------
     def _saved_params(self) -> dict[str, Any]:

@@ -42,6 +42,17 @@ def n_block_parameters(widths: Sequence[int]) -> int:
     return sum((a + 1) * b for a, b in itertools.pairwise(widths))
 
 
+def matmul_flops(widths: Sequence[int], rows: int, backward: bool) -> int:
+    """Multiply-add FLOPs (2 per multiply-add) of the layers' matrix products for `rows`
+    rows: the forward pass ([W | b] blocks: in + 1 inputs per output), and with `backward`
+    each block's gradient and the gradient of every layer's input but the first's."""
+    pairs = list(itertools.pairwise(widths))
+    forward = sum((a + 1) * b for a, b in pairs)
+    if not backward:
+        return 2 * rows * forward
+    return 2 * rows * (2 * forward + sum(a * b for a, b in pairs[1:]))
+
+
 def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

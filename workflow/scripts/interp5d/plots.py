@@ -206,4 +206,71 @@ def _save(fig, out: str | Path, dpi: int, title: str) -> None:
     plt.close(fig)
 
 
+def time_to_quality(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    """Median fit seconds to each quality target against n (log–log), one panel per dataset
+    and target, one line per method; sizes where fewer than half the runs reached the
+    target have no point, and a cross at the bottom says how many did."""
+    datasets = sorted(stats["dataset"].unique())
+    per_ds = {
+        ds: list(dict.fromkeys(stats[stats["dataset"] == ds].sort_values("target_r2")["target"]))
+        for ds in datasets
+    }
+    ncols = max(1, max((len(t) for t in per_ds.values()), default=1))
+    fig, axes = plt.subplots(
+        len(datasets), ncols, figsize=(4.2 * ncols, 3.6 * len(datasets)), squeeze=False
+    )
+    colours = method_colours(stats)
+    for i, ds in enumerate(datasets):
+        for j in range(ncols):
+            ax = axes[i, j]
+            if j >= len(per_ds[ds]):
+                ax.axis("off")
+                continue
+            target = per_ds[ds][j]
+            tdf = stats[(stats["dataset"] == ds) & (stats["target"] == target)]
+            for method, mdf in tdf.groupby("method", sort=True):
+                mdf = mdf.sort_values("n_samples")
+                ok = mdf[mdf["median_s"].notna()]
+                b = loglog_slope(ok["n_samples"], ok["median_s"])
+                label = f"{method} (∝ n^{b:.2f})" if np.isfinite(b) else method
+                if len(ok):
+                    ax.plot(
+                        ok["n_samples"], ok["median_s"], "o-", color=colours[method], label=label
+                    )
+                for _, row in mdf[mdf["median_s"].isna()].iterrows():
+                    ax.plot(
+                        row["n_samples"],
+                        0.03,
+                        "x",
+                        color=colours[method],
+                        ms=7,
+                        transform=ax.get_xaxis_transform(),
+                        clip_on=False,
+                    )
+                    ax.annotate(
+                        f"{int(row['n_reached'])}/{int(row['n_runs'])}",
+                        (row["n_samples"], 0.03),
+                        xycoords=ax.get_xaxis_transform(),
+                        color=colours[method],
+                        fontsize=7,
+                        xytext=(3, 3),
+                        textcoords="offset points",
+                    )
+            ax.set_xscale("log")
+            if tdf["median_s"].notna().any():
+                ax.set_yscale("log")
+            ax.set_xlabel("dataset size (samples)")
+            ax.set_ylabel("fit seconds to target (median)")
+            ax.set_title(f"{ds}: {target} (val R² {tdf['target_r2'].mean():.4f})", fontsize=9)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7)
+    _save(
+        fig,
+        out,
+        dpi,
+        "Time to quality: fit seconds until the validation R² first reaches each target "
+        "(× k/n: fewer than half the runs reached it)",
+    )
+
+
 FIGURES = dict(zip(FIGURE_NAMES, (training_time, memory_usage, accuracy), strict=True))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 SCHEDULES = ("constant", "cosine")
+STEPS_REFERENCE_ROWS = 10_000  # min_steps is the step budget's floor at this many rows
 ENGINES = ("fast", "autograd")
 
 
@@ -21,14 +23,19 @@ class Recipe:
     weight_decay_n: float = 0.0  # plus this / n_train: an L2 prior that fades as data grows
     batch_size: int | None = None  # None: full batch, one step per epoch
     epochs: int = 100
-    min_steps: int = 0  # run more epochs when `epochs` would give fewer Adam steps than this
+    min_steps: int = 0  # run more epochs when `epochs` would give fewer Adam steps than...
+    min_steps_exponent: float = 0.0  # ...min_steps x (n_train / 10,000) ** this
     schedule: str = "constant"  # or "cosine" (per step, after warm-up)
     warmup_epochs: int = 0
+    warmup_steps: int | None = None  # the warm-up in steps instead, when set
     min_lr: float = 0.0
-    patience: int | None = None  # early stopping on validation loss; None: off
+    patience: int | None = None  # stop after this many validations without improvement
     min_delta: float = 0.0
-    val_every: int = 1
+    val_every: int = 1  # validate every this many epochs...
+    val_steps: int | None = None  # ...or, when set, every this many steps
+    val_rows: int | None = None  # validate on at most this many validation rows; None: all
     restore_best: bool = False  # keep the best-validation weights even without patience
+    stop_at_target: bool = False  # stop once a quality monitor's targets are all reached
     engine: str = "fast"  # or "autograd": the same recipe through plain PyTorch
 
     def __post_init__(self) -> None:
@@ -54,16 +61,31 @@ class Recipe:
             problems.append(f"schedule: must be one of {SCHEDULES}, got {self.schedule!r}")
         if not 0 <= self.warmup_epochs < self.epochs:
             problems.append(f"warmup_epochs: must be in [0, epochs), got {self.warmup_epochs}")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            problems.append(f"warmup_steps: must be >= 0 or null, got {self.warmup_steps}")
+        if self.min_steps_exponent < 0:
+            problems.append(f"min_steps_exponent: must be >= 0, got {self.min_steps_exponent}")
+
         if not 0 <= self.min_lr <= self.lr:
             problems.append(f"min_lr: must be in [0, lr], got {self.min_lr}")
         if self.patience is not None and self.patience < 1:
             problems.append(f"patience: must be >= 1 or null, got {self.patience}")
         if self.val_every < 1:
             problems.append(f"val_every: must be >= 1, got {self.val_every}")
+        for key in ("val_steps", "val_rows"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                problems.append(f"{key}: must be >= 1 or null, got {value}")
         if self.engine not in ENGINES:
             problems.append(f"engine: must be one of {ENGINES}, got {self.engine!r}")
         if problems:
             raise ValueError("invalid recipe: " + "; ".join(problems))
+
+    def min_steps_for(self, n_train: int) -> int:
+        """The step budget's floor for n training rows: it grows as n ** min_steps_exponent."""
+        return math.ceil(
+            self.min_steps * (n_train / STEPS_REFERENCE_ROWS) ** self.min_steps_exponent
+        )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Recipe:
@@ -82,21 +104,26 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     # The seed study's protocol: full batch, so 100 epochs are 100 Adam steps.
     "seed": Recipe(),
-    # Same network, trained well: mini-batches, a high peak rate with warm-up and
-    # cosine decay, at least 450 steps on small data, a fading L2 prior, and the
-    # best-validation weights (validated every 5 epochs) kept.
+    # Same network, trained well and to a target: mini-batches of 512, a high peak rate
+    # after a short warm-up and cosine decay over a step budget that grows as n^0.12 (1,250
+    # steps at 7,000 training rows, 2,070 at 700,000: more data, not more epochs), an L2
+    # prior that fades with n, validation every 50 steps on at most 8,192 rows, the best
+    # validation's weights kept, and a stop once the study's quality targets are reached.
     "tuned": Recipe(
-        lr=5e-2,
+        lr=0.06,
         beta2=0.99,
         weight_decay_n=0.3,
-        batch_size=256,
-        epochs=100,
-        min_steps=450,
+        batch_size=512,
+        epochs=1,
+        min_steps=1300,
+        min_steps_exponent=0.12,
         schedule="cosine",
-        warmup_epochs=3,
+        warmup_steps=50,
         min_lr=1e-5,
-        val_every=5,
+        val_steps=50,
+        val_rows=8192,
         restore_best=True,
+        stop_at_target=True,
     ),
 }
 

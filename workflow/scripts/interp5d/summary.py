@@ -40,6 +40,13 @@ RUN_COLUMNS = [
     "r2",
     "oracle_r2",
     "r2_vs_f",
+    "val_r2",
+    "val_oracle_r2",
+    "steps_run",
+    "batch_rows",
+    "loop_gflops_per_s",
+    "roofline_gflops_per_s",
+    "loop_efficiency",
     "engine",
     "threads",
     "n_train",
@@ -66,23 +73,59 @@ STAT_COLUMNS = [
     "r2",
     "oracle_r2",
     "r2_vs_f",
+    "loop_gflops_per_s",
+    "loop_efficiency",
     "job_max_rss_mb",
 ]
+TARGET_KEYS = ["dataset", "n_samples", "method", "kind", "target"]
+TARGET_COLUMNS = [
+    *TARGET_KEYS[:4],
+    "seed",
+    "target",
+    "target_r2",
+    "reached",
+    "time_to_target_s",
+    "val_r2_at_target",
+    "test_r2_at_target",
+]
+OLYMPIC_MIN_RUNS = 5
+
+
+def roofline_of(environment: dict | None) -> dict[tuple[tuple[int, ...], int, int], float]:
+    """The environment record's roofline: GFLOP/s by (widths, batch rows, threads)."""
+    table = {}
+    for r in (environment or {}).get("roofline", []):
+        if "batch" in r:
+            table[(tuple(r["widths"]), r["batch"], r["threads"])] = r["gflops_per_s"]
+    return table
+
+
+def _roofline_for(table: dict, widths: tuple, rows: int, threads: int) -> float | None:
+    """The roofline measured for these widths and threads at this many rows, or at the
+    largest batch measured below them (the rate is flat beyond some 64K rows, where the
+    measurement stops)."""
+    measured = [b for w, b, t in table if w == widths and t == threads and b <= rows]
+    return table[(widths, max(measured), threads)] if measured else None
 
 
 def read_runs(
-    paths: Iterable[str | Path], benchmarks: Iterable[str | Path] | None = None
+    paths: Iterable[str | Path],
+    benchmarks: Iterable[str | Path] | None = None,
+    environment: dict | None = None,
 ) -> pd.DataFrame:
     """One row per metrics JSON, in the columns of RUN_COLUMNS (missing values empty).
 
     `benchmarks`, parallel to `paths`, are the jobs' Snakemake benchmark files: their wall
     time and peak RSS of the whole job (interpreter, data and all) fill job_wall_s and
-    job_max_rss_mb.
+    job_max_rss_mb. With the environment record, each MLP run's loop FLOP rate is set
+    against the roofline measured for its layer shapes, batch and threads
+    (loop_efficiency).
     """
     paths = list(paths)
     benchmarks = list(benchmarks) if benchmarks is not None else [None] * len(paths)
     if len(benchmarks) != len(paths):
         raise ValueError(f"{len(paths)} metrics files but {len(benchmarks)} benchmark files")
+    roofline = roofline_of(environment)
     rows = []
     for p, b in zip(paths, benchmarks, strict=True):
         with open(p) as fh:
@@ -90,6 +133,12 @@ def read_runs(
         if b is not None:
             bench = pd.read_csv(b, sep="\t")
             rec["job_wall_s"], rec["job_max_rss_mb"] = bench["s"].iloc[0], bench["max_rss"].iloc[0]
+        if rec.get("widths") and rec.get("loop_gflops_per_s"):
+            rec["roofline_gflops_per_s"] = _roofline_for(
+                roofline, tuple(rec["widths"]), rec["batch_rows"], rec["threads"]
+            )
+            if rec["roofline_gflops_per_s"]:
+                rec["loop_efficiency"] = rec["loop_gflops_per_s"] / rec["roofline_gflops_per_s"]
         rows.append({c: rec.get(c) for c in RUN_COLUMNS})
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)
     for c in STAT_COLUMNS:
@@ -161,6 +210,126 @@ def scaling_exponents(stats: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def read_targets(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per run and quality target: reached or not, the time to it, the validation
+    R² then and the test R² of the model as it was then."""
+    rows = []
+    for p in paths:
+        with open(p) as fh:
+            rec = json.load(fh)
+        for t in rec.get("targets", []):
+            rows.append({**{c: rec.get(c) for c in TARGET_COLUMNS[:5]}, **t})
+    df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    df["reached"] = df["reached"].astype(bool)
+    for c in TARGET_COLUMNS[6:]:
+        if c != "reached":
+            df[c] = pd.to_numeric(df[c]).astype(float)
+    return df.sort_values(["dataset", "kind", "method", "target", "n_samples", "seed"])
+
+
+def olympic_mean(times: pd.Series) -> float:
+    """MLPerf's benchmark result: drop the fastest and the slowest run and average the rest.
+    A single run that missed the target counts as the slowest and is dropped; with two or
+    more misses there is no result (nan)."""
+    t = np.sort(times.fillna(np.inf).to_numpy())
+    if np.isinf(t).sum() > 1:
+        return math.nan
+    return float(np.mean(t[1:-1]))
+
+
+def _ttt_stats(g: pd.DataFrame) -> pd.Series:
+    # a missed target is an infinite time: the median is finite only when more than half
+    # of the runs reached it, and a miss is never averaged in as a number
+    t = g["time_to_target_s"].where(g["reached"], np.inf)
+    median = float(np.median(t))
+    return pd.Series(
+        {
+            "target_r2": g["target_r2"].mean(),
+            "n_runs": len(g),
+            "n_reached": int(g["reached"].sum()),
+            "median_s": median if math.isfinite(median) else math.nan,
+            "olympic_mean_s": olympic_mean(t.replace(np.inf, np.nan))
+            if len(g) >= OLYMPIC_MIN_RUNS
+            else math.nan,
+            "min_s": t.min() if math.isfinite(t.min()) else math.nan,
+            "test_r2_at_target_mean": g.loc[g["reached"], "test_r2_at_target"].mean(),
+        }
+    )
+
+
+def targets_by_size(targets: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset × method × size × target: runs, runs that reached it, the median time to
+    it over the runs (a miss counted as never), the olympic mean with 5 or more runs."""
+    stats = targets.groupby(TARGET_KEYS, sort=True)[list(targets.columns)].apply(_ttt_stats)
+    stats = stats.reset_index()
+    stats[["n_runs", "n_reached"]] = stats[["n_runs", "n_reached"]].astype(int)
+    return stats
+
+
+def ttt_exponents(stats: pd.DataFrame, min_n: int = 0) -> pd.DataFrame:
+    """Fitted exponent b of time to target ∝ n^b per dataset, method and target, over the
+    sizes (at least min_n) whose median is finite (3 or more of them)."""
+    rows = []
+    for (ds, method, target), g in stats.groupby(["dataset", "method", "target"], sort=True):
+        g = g[(g["n_samples"] >= min_n) & g["median_s"].notna()]
+        rows.append(
+            {
+                "dataset": ds,
+                "method": method,
+                "target": target,
+                "n_sizes": len(g),
+                "exponent": loglog_slope(g["n_samples"], g["median_s"]),
+            }
+        )
+    return pd.DataFrame(rows, columns=["dataset", "method", "target", "n_sizes", "exponent"])
+
+
+def _reached_cell(row: pd.Series) -> str:
+    text = f"{row['median_s']:.3g} s" if math.isfinite(row["median_s"]) else "—"
+    if math.isfinite(row.get("olympic_mean_s", math.nan)):
+        text += f", olympic {row['olympic_mean_s']:.3g} s"
+    return f"{text} ({int(row['n_reached'])} of {int(row['n_runs'])})"
+
+
+def targets_markdown(stats: pd.DataFrame) -> list[str]:
+    """Time to quality: per dataset, one row per size and method, one column per target."""
+    if stats.empty:
+        return []
+    lines = [
+        "",
+        "## Time to quality",
+        "",
+        "Fit seconds until the validation R² first reached each target (MLPerf's measure: "
+        "evaluation on the clock), median over seeds, with the olympic mean (fastest and "
+        "slowest dropped) from 5 runs on, and how many runs reached it; a run that never "
+        "did counts as never, not as a number.",
+    ]
+    for ds, dsf in stats.groupby("dataset", sort=True):
+        targets = list(dict.fromkeys(dsf.sort_values("target_r2")["target"]))
+        levels = ", ".join(
+            f"{t} = {dsf.loc[dsf['target'] == t, 'target_r2'].mean():.4f}" for t in targets
+        )
+        lines += ["", f"### {ds}", "", f"Targets (validation R²): {levels}.", ""]
+        lines.append("| Size | Method | " + " | ".join(targets) + " |")
+        lines.append("|---|---|" + "---|" * len(targets))
+        for (n, method), g in dsf.groupby(["n_samples", "method"], sort=True):
+            cells = [_reached_cell(g[g["target"] == t].iloc[0]) for t in targets]
+            lines.append(f"| {int(n):,} | {method} | " + " | ".join(cells) + " |")
+        for min_n, label in ((0, "all sizes"), (10_000, "n ≥ 10,000")):
+            exps = ttt_exponents(dsf, min_n).dropna(subset=["exponent"])
+            if len(exps):
+                lines += [
+                    "",
+                    f"Fitted time-to-target exponents b (∝ n^b, {label}): "
+                    + "; ".join(
+                        f"{r['method']} {r['target']} {r['exponent']:.2f} ({r['n_sizes']} sizes)"
+                        for _, r in exps.iterrows()
+                    )
+                    + ".",
+                ]
+    return lines
+
+
 def _methods(df: pd.DataFrame) -> list[str]:
     """The methods of a table in their order: recipes, then baselines, each by name."""
     order = df.drop_duplicates("method").sort_values(["kind", "method"], key=_kind_order)
@@ -171,7 +340,9 @@ def _kind_order(col: pd.Series) -> pd.Series:
     return col.map({"recipe": 0, "baseline": 1}) if col.name == "kind" else col
 
 
-def markdown(stats: pd.DataFrame, memory_method: str = "") -> str:
+def markdown(
+    stats: pd.DataFrame, memory_method: str = "", targets: pd.DataFrame | None = None
+) -> str:
     """The seed study's three tables per dataset: one column group per method, mean ± std."""
     lines = ["# interp5d benchmark summary", ""]
     lines.append("Values are mean ± std over seeds; runs that diverged are counted, not averaged.")
@@ -214,4 +385,6 @@ def markdown(stats: pd.DataFrame, memory_method: str = "") -> str:
                 f"| {r['dataset']} | {r['method']} | {r['n_sizes']} | "
                 f"{r['time_exponent']:.2f} | {r['memory_exponent']:.2f} |"
             )
+    if targets is not None:
+        lines += targets_markdown(targets)
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ the fast one (fast_engine.py) or plain PyTorch autograd (autograd_engine.py)."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -14,7 +15,8 @@ from torch import nn
 
 from .autograd_engine import AutogradEngine
 from .fast_engine import FastEngine
-from .model import layer_widths
+from .model import layer_widths, matmul_flops
+from .quality import QualityMonitor
 from .recipes import Recipe
 
 log = logging.getLogger("interp5d")
@@ -22,32 +24,46 @@ log = logging.getLogger("interp5d")
 
 @dataclass
 class TrainResult:
-    status: str  # "ok", "early_stopped" or "diverged"
+    status: str  # "ok", "early_stopped", "reached_target" or "diverged"
     epochs_run: int
     best_epoch: int
     loop_time_s: float
     diverged_epoch: int | None = None
     history: dict[str, list[float]] = field(default_factory=dict)
+    steps_run: int = 0
+    flops: int = 0  # of the layers' matrix products, training and validation
+    batch_rows: int = 0  # rows per step (the last step of an epoch can have fewer)
 
 
 @dataclass(frozen=True)
 class LoopPlan:
-    """How a recipe walks n training rows: rows per step, steps per epoch, epochs."""
+    """How a recipe walks n training rows: rows per step, steps per epoch, and the steps in
+    all: `epochs` epochs, or the recipe's step budget for n rows when that is more (the
+    last epoch then ends where the budget does)."""
 
     n: int
     batch: int
     steps: int
-    epochs: int
+    total_steps: int
 
     @classmethod
     def of(cls, n: int, recipe: Recipe) -> LoopPlan:
         batch = n if recipe.batch_size is None else min(recipe.batch_size, n)
         steps = math.ceil(n / batch)
-        return cls(n, batch, steps, max(recipe.epochs, math.ceil(recipe.min_steps / steps)))
+        return cls(n, batch, steps, max(recipe.epochs * steps, recipe.min_steps_for(n)))
+
+    @property
+    def epochs(self) -> int:
+        return math.ceil(self.total_steps / self.steps)
 
     @property
     def full_batch(self) -> bool:
         return self.steps == 1
+
+    def val_interval(self, recipe: Recipe) -> int:
+        """Steps between validations: val_steps, or val_every epochs' worth (the loop also
+        validates after its last step)."""
+        return recipe.val_steps or recipe.val_every * self.steps
 
     def batch_sizes(self) -> set[int]:
         """The distinct batch sizes of an epoch: full ones and a shorter last one."""
@@ -66,10 +82,14 @@ class LRSchedule:
     Computed per step rather than stored, so memory does not grow with the step count.
     """
 
-    def __init__(self, recipe: Recipe, steps_per_epoch: int, epochs: int) -> None:
+    def __init__(self, recipe: Recipe, steps_per_epoch: int, total_steps: int) -> None:
         self.recipe = recipe
-        self.total = epochs * steps_per_epoch
-        self.warm = recipe.warmup_epochs * steps_per_epoch
+        self.total = total_steps
+        self.warm = (
+            recipe.warmup_steps
+            if recipe.warmup_steps is not None
+            else recipe.warmup_epochs * steps_per_epoch
+        )
 
     def __call__(self, step: int) -> float:
         r = self.recipe
@@ -84,20 +104,23 @@ class LRSchedule:
 @dataclass(frozen=True)
 class Batch:
     """Views of a block of training rows [x, 1, y], made once per batch size: the inputs
-    with the ones column (the fast engine's), without it (nn.Module's), the targets."""
+    with the ones column and its transpose (the fast engine's), without it (nn.Module's),
+    the targets."""
 
     rows: torch.Tensor
     x_ones: torch.Tensor
+    x_ones_t: torch.Tensor  # its transpose, for the gradient products
     x: torch.Tensor
     y: torch.Tensor
 
     @classmethod
     def of(cls, rows: torch.Tensor) -> Batch:
-        return cls(rows, rows[:, :-1], rows[:, :-2], rows[:, -1:])
+        return cls(rows, rows[:, :-1], rows[:, :-1].t(), rows[:, :-2], rows[:, -1:])
 
 
 def training_rows(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The layout fit_model trains on: float32 rows [x_1 .. x_k, 1, y], shape (n, k + 2)."""
+    """The layout fit_model trains on: float32 rows [x_1 .. x_k, 1, y], shape (n, k + 2)
+    (any float inputs are converted as they are copied in)."""
     n = len(X)
     rows = torch.empty((n, X.shape[1] + 2), dtype=torch.float32, device=X.device)
     rows[:, :-2] = X
@@ -143,64 +166,96 @@ def fit_model(
     recipe: Recipe,
     generator: torch.Generator,
     log_every_s: float | None = None,
+    monitor: QualityMonitor | None = None,
 ) -> TrainResult:
     """Train `model` in place on standardised data laid out by training_rows.
 
-    With log_every_s, progress (epoch, losses, elapsed time) goes to the
-    "interp5d" logger at most that often, checked once per epoch.
+    Validation (on at most recipe.val_rows rows of `val`) drives early stopping, the best
+    weights kept, and the monitor, which sees each validation's R² and, with
+    stop_at_target, stops the loop once its targets are reached. With log_every_s,
+    progress (epoch, losses, elapsed time) goes to the "interp5d" logger at most that
+    often, checked once per epoch.
     """
     plan = LoopPlan.of(len(data), recipe)
     n, bs, steps, epochs = plan.n, plan.batch, plan.steps, plan.epochs
-    lr_at = LRSchedule(recipe, steps, epochs)
+    lr_at = LRSchedule(recipe, steps, plan.total_steps)
     has_val = val is not None and len(val) > 0
+    if has_val and recipe.val_rows is not None:
+        val = val[: recipe.val_rows]
     engine = make_engine(model, recipe, plan, len(val) if has_val else 0, data.device)
     engine.load(model)
     keep_best = keeps_best(recipe)
     # the batch of each step: the data itself (full batch), or a slice of the epoch's
     # int32 order gathered into one buffer made here (views of it made once per size)
     if plan.full_batch:
-        batches = {n: Batch.of(data)}
+        epoch_steps = [(Batch.of(data), None)]
     else:
         order = torch.empty(n, dtype=torch.int32, device=data.device)
         buffer = torch.empty((bs, data.shape[1]), device=data.device)
         batches = {b: Batch.of(buffer[:b]) for b in plan.batch_sizes()}
+        # each step's batch and its slice of the order, the same views every epoch
+        epoch_steps = [
+            (batches[min(bs, n - i * bs)], order[i * bs : (i + 1) * bs]) for i in range(steps)
+        ]
+    val_interval, total_steps = plan.val_interval(recipe), plan.total_steps
+    # R² of the rows validated: 1 - MSE / their variance (in standardised units, as R² is)
+    val_var = float(val[:, -1].var(correction=0)) if has_val else math.nan
+    widths = layer_widths(model)
     train_loss = torch.full((epochs,), math.nan)
-    val_loss: list[tuple[int, float]] = []
-    best_val, best_epoch = math.inf, 0
-    status, diverged_epoch, epoch = "ok", None, 0
+    val_log: list[tuple[int, int, float]] = []  # (epoch, step, val MSE)
+    best_val, best_epoch, since_best = math.inf, 0, 0
+    status, diverged_epoch, epoch, step, rows_trained = "ok", None, 0, 0, 0
+
+    def snapshot():
+        engine.store(model)
+        frozen = copy.deepcopy(model)
+        return lambda X: predict_rows(frozen, X)
 
     start = last_log = time.perf_counter()
     for epoch in range(1, epochs + 1):
         if not plan.full_batch:
             torch.randperm(n, generator=generator, out=order)
-        for i in range(steps):
-            batch = batches[min(bs, n - i * bs)]
-            if not plan.full_batch:
-                torch.index_select(data, 0, order[i * bs : (i + 1) * bs], out=batch.rows)
-            engine.step(batch, lr_at((epoch - 1) * steps + i))
-        epoch_loss = engine.take_train_sse() / n  # one host sync per epoch, not per step
+        rows_seen = 0
+        for batch, index in epoch_steps[: total_steps - step]:  # the budget may end early
+            if index is not None:
+                torch.index_select(data, 0, index, out=batch.rows)
+            engine.step(batch, lr_at(step))
+            step += 1
+            rows_seen += len(batch.rows)
+            if not has_val or (step % val_interval and step != total_steps):
+                continue
+            val_mse = engine.val_mse(val)
+            val_log.append((epoch, step, val_mse))
+            if val_mse < best_val - recipe.min_delta:
+                best_val, best_epoch, since_best = val_mse, epoch, 0
+                if keep_best:
+                    engine.keep_best()
+            else:
+                since_best += 1
+            if monitor is not None and math.isfinite(val_mse):
+                done = monitor.observe(1.0 - val_mse / val_var, snapshot)
+                if done and recipe.stop_at_target:
+                    status = "reached_target"
+                    break
+            if recipe.patience is not None and since_best >= recipe.patience:
+                status = "early_stopped"
+                break
+        rows_trained += rows_seen
+        epoch_loss = engine.take_train_sse() / rows_seen  # one host sync per epoch
         train_loss[epoch - 1] = epoch_loss
         if not math.isfinite(epoch_loss):
             status, diverged_epoch = "diverged", epoch
             break
-        if has_val and (epoch % recipe.val_every == 0 or epoch == epochs):
-            val_mse = engine.val_mse(val)
-            val_loss.append((epoch, val_mse))
-            if val_mse < best_val - recipe.min_delta:
-                best_val, best_epoch = val_mse, epoch
-                if keep_best:
-                    engine.keep_best()
-            elif recipe.patience is not None and epoch - best_epoch >= recipe.patience:
-                status = "early_stopped"
-                break
+        if status != "ok":
+            break
         if log_every_s is not None and (
             epoch == 1 or time.perf_counter() - last_log >= log_every_s
         ):
             last_log = time.perf_counter()
-            _log_progress(epoch, epochs, epoch_loss, val_loss, last_log - start)
+            _log_progress(epoch, epochs, epoch_loss, val_log, last_log - start)
     loop_time = time.perf_counter() - start
     if log_every_s is not None:
-        _log_progress(epoch, epochs, train_loss[epoch - 1].item(), val_loss, loop_time)
+        _log_progress(epoch, epochs, train_loss[epoch - 1].item(), val_log, loop_time)
         log.info("training finished: %s after %d epochs in %.3f s", status, epoch, loop_time)
 
     if status != "diverged" and not engine.finite():
@@ -214,8 +269,13 @@ def fit_model(
         "train_loss": train_loss[:epoch].tolist(),
         "val_loss": [math.nan] * epoch,
     }
-    for e, v in val_loss:
+    for e, _, v in val_log:  # the epoch's last validation
         history["val_loss"][e - 1] = v
+    # matrix-product FLOPs are linear in the rows: every row of every step, and of every
+    # validation
+    flops = matmul_flops(widths, rows_trained, backward=True)
+    if has_val:
+        flops += matmul_flops(widths, len(val) * len(val_log), backward=False)
     return TrainResult(
         status=status,
         epochs_run=epoch,
@@ -223,11 +283,22 @@ def fit_model(
         loop_time_s=loop_time,
         diverged_epoch=diverged_epoch,
         history=history,
+        steps_run=step,
+        flops=flops,
+        batch_rows=bs,
     )
 
 
+def predict_rows(model: nn.Module, X) -> torch.Tensor:
+    """The model's output (float64 numpy, shape (m,)) for standardised inputs (m, k)."""
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+        return model(xt).squeeze(1).double().cpu().numpy()
+
+
 def _log_progress(epoch: int, epochs: int, train: float, val: list, elapsed: float) -> None:
-    last_val = f"{val[-1][1]:.4g} (epoch {val[-1][0]})" if val else "n/a"
+    last_val = f"{val[-1][2]:.4g} (epoch {val[-1][0]}, step {val[-1][1]})" if val else "n/a"
     log.info(
         "epoch %d/%d  train loss %.4g  val loss %s  elapsed %.2f s",
         epoch,

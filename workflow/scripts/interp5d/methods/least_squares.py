@@ -12,7 +12,7 @@ from .base import Method
 class LeastSquares(Method):
     name: ClassVar[str] = "ols"
 
-    def _fit(self, X, y, X_val, y_val) -> None:
+    def _fit(self, X, y, X_val, y_val, monitor) -> None:
         A = np.column_stack([X, np.ones(len(X))])
         self.coef_, *_ = np.linalg.lstsq(A, y, rcond=None)
 

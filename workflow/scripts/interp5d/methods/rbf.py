@@ -29,7 +29,7 @@ class ThinPlateRBF(Method):
         self.max_rows = max_rows
         self.seed = seed
 
-    def _fit(self, X, y, X_val, y_val) -> None:
+    def _fit(self, X, y, X_val, y_val, monitor) -> None:
         if len(X) > self.max_rows:
             raise ValueError(
                 f"rbf: {len(X)} training rows exceed max_rows={self.max_rows} "

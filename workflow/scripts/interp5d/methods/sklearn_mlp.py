@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
 
+from ..metrics import r2_score
 from .base import Method
 
 
@@ -21,30 +22,50 @@ class SklearnMLP(Method):
         self.max_iter = max_iter
         self.seed = seed
 
-    def _model(self):
+    def _model(self, random_state=None):
         from sklearn.neural_network import MLPRegressor
 
         return MLPRegressor(
-            hidden_layer_sizes=tuple(self.hidden), max_iter=self.max_iter, random_state=self.seed
+            hidden_layer_sizes=tuple(self.hidden),
+            max_iter=self.max_iter,
+            random_state=self.seed if random_state is None else random_state,
         )
 
-    def _fit(self, X, y, X_val, y_val) -> None:
-        from sklearn.exceptions import ConvergenceWarning
-
-        self.model_ = self._model()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model_.fit(X, y)
+    def _fit(self, X, y, X_val, y_val, monitor) -> None:
+        # Epoch by epoch through partial_fit, so that the validation R² can be watched, with
+        # fit's own stopping rule (the training loss improving by less than tol for more
+        # than n_iter_no_change epochs). One RandomState carries the initialisation and
+        # every epoch's shuffle, as in fit; partial_fit shuffles a fresh order each epoch
+        # where fit reshuffles the last one, so the weights are fit's in distribution,
+        # not bit for bit.
+        self.model_ = m = self._model(np.random.RandomState(self.seed))
+        best, stalled, epoch = np.inf, 0, 0
+        while epoch < self.max_iter:
+            m.partial_fit(X, y)
+            epoch += 1
+            if monitor is not None and X_val is not None:
+                monitor.observe(r2_score(y_val, m.predict(X_val)), self._snapshot)
+            loss = m.loss_curve_[-1]
+            stalled = stalled + 1 if loss > best - m.tol else 0
+            best = min(best, loss)
+            if stalled > m.n_iter_no_change:
+                break
+        m.random_state = self.seed  # the settings as fit leaves them (and as saved)
+        m.n_iter_ = self.epochs_ = epoch
         self.history_ = {
-            "epoch": list(range(1, self.model_.n_iter_ + 1)),
-            "train_loss": [2 * v for v in self.model_.loss_curve_],  # its loss is MSE / 2
+            "epoch": list(range(1, epoch + 1)),
+            "train_loss": [2 * v for v in m.loss_curve_],  # its loss is MSE / 2
         }
+
+    def _snapshot(self):
+        frozen = copy.deepcopy(self.model_)
+        return frozen.predict
 
     def warm_up_params(self) -> dict[str, Any]:
         return {"max_iter": 1}
 
     def fit_record(self) -> dict[str, Any]:
-        return {"epochs_run": self.model_.n_iter_}
+        return {"epochs_run": self.epochs_}
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(X)
@@ -61,5 +82,6 @@ class SklearnMLP(Method):
         m.coefs_ = [arrays[f"coef{i}"] for i in range(n)]
         m.intercepts_ = [arrays[f"intercept{i}"] for i in range(n)]
         m.n_layers_, m.n_iter_, m.n_outputs_ = meta["n_layers"], meta["n_iter"], 1
+        self.epochs_ = meta["n_iter"]
         m.n_features_in_, m.out_activation_ = m.coefs_[0].shape[0], "identity"
         self.model_ = m
