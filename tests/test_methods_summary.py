@@ -167,6 +167,10 @@ def test_read_runs_with_benchmarks_and_markdown(tmp_path):
                     "fit_time_s": 0.1 * (i + 1),
                     "train_peak_mb": 1.0,
                     "mse": 0.1,
+                    "widths": [5, 8, 1],
+                    "batch_rows": n,
+                    "threads": 1,
+                    "loop_gflops_per_s": 10.0,
                 }
             )
         )
@@ -174,8 +178,19 @@ def test_read_runs_with_benchmarks_and_markdown(tmp_path):
         b.write_text("s\th:m:s\tmax_rss\n1.5\t0:00:01\t300.25\n")
         paths.append(p)
         benches.append(b)
-    runs = read_runs(paths, benches)
+    # the roofline of each run's step shape; beyond the largest batch measured, that one's
+    env = {
+        "roofline": [
+            {"widths": [5, 8, 1], "batch": 100, "threads": 1, "gflops_per_s": 40.0},
+            {"widths": [5, 8, 1], "batch": 500, "threads": 1, "gflops_per_s": 50.0},
+            {"widths": [5, 8, 1], "batch": 100, "threads": 2, "gflops_per_s": 99.0},
+        ]
+    }
+    runs = read_runs(paths, benches, env)
     assert runs["job_max_rss_mb"].tolist() == [300.25] * 3
+    assert runs["roofline_gflops_per_s"].tolist() == [40.0, 40.0, 50.0]
+    assert runs["loop_efficiency"].tolist() == [0.25, 0.25, 0.2]
+    assert read_runs(paths, benches)["loop_efficiency"].isna().all()  # no roofline record
     stats = by_size(runs)
     small = stats[stats["n_samples"] == 100].iloc[0]
     assert small["n_runs"] == 2 and small["n_diverged"] == 1 and small["r2_mean"] == 0.9

@@ -211,12 +211,19 @@ def scaling_exponents(stats: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_targets(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """One row per run and quality target: reached or not, the time to it, the validation
-    R² then and the test R² of the model as it was then."""
-    rows = []
+    """One row per run (metrics JSON) and quality target: see target_rows."""
+    records = []
     for p in paths:
         with open(p) as fh:
-            rec = json.load(fh)
+            records.append(json.load(fh))
+    return target_rows(records)
+
+
+def target_rows(records: Iterable[dict]) -> pd.DataFrame:
+    """One row per run record and quality target: reached or not, the time to it, the
+    validation R² then and the test R² of the model as it was then."""
+    rows = []
+    for rec in records:
         for t in rec.get("targets", []):
             rows.append({**{c: rec.get(c) for c in TARGET_COLUMNS[:5]}, **t})
     df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
