@@ -112,7 +112,9 @@ def test_every_method_saves_and_loads(every_method, tmp_path):
             )
 
         assert type(back) is type(est) and settings(back) == settings(est), name
-        np.testing.assert_allclose(back.predict(X[:20]), est.predict(X[:20]), rtol=1e-12)
+        # kernel methods solve again on load: BLAS with another thread count may sum in
+        # another order, so equal to float64 rounding, not bit for bit
+        np.testing.assert_allclose(back.predict(X[:20]), est.predict(X[:20]), rtol=1e-9)
 
 
 def test_schema_defaults_are_the_classes_defaults():

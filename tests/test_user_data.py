@@ -27,7 +27,9 @@ def make_files(d):
     np.savez(d / "mine.npz", X=X, y=y)
     (d / "mine.pkl").write_bytes(pickle.dumps({"X": X, "y": y}))
     pts = np.vstack([X[:4], [[2.0, 0.5, 0.5, 0.5, 0.5]]])  # the last one is out of range
-    pd.DataFrame(pts, columns=cols).to_csv(d / "points.csv", index=False)
+    # the query's columns in another order than the training file's: matched by name
+    pd.DataFrame(pts, columns=cols)[["c", "a", "e", "b", "d"]].to_csv(d / "points.csv", index=False)
+    pd.DataFrame(pts, columns=[*"abcd", "z"]).to_csv(d / "badpoints.csv", index=False)
     return X, y
 
 
@@ -102,10 +104,13 @@ def test_subsample_is_seeded_without_replacement(user_run):
 
 def test_predict_rule_matches_the_model(user_run):
     out = pd.read_csv(user_run / "results/predictions/mine.csv")
-    assert list(out.columns) == ["a", "b", "c", "d", "e", "prediction", "out_of_range"]
+    # the model's features in its order, whatever the query file's order
+    assert list(out.columns) == ["a", "b", "c", "d", "e", "prediction", "std", "out_of_range"]
     est = Interpolator.load(user_run / "results/runs/csvdata/tuned/n100_seed1/model.pt")
-    pts = load_points(user_run / "points.csv")
-    assert np.allclose(out["prediction"], est.predict(pts), rtol=1e-12)
+    assert est.feature_names == ["a", "b", "c", "d", "e"] and est.target_name_ == "target"
+    pts = pd.read_csv(user_run / "points.csv")  # a table: matched by name
+    mean, std = est.predict(pts, return_std=True)
+    assert np.allclose(out["prediction"], mean, rtol=1e-12) and np.allclose(out["std"], std)
     assert out["out_of_range"].tolist() == [False, False, False, False, True]
 
 
@@ -148,7 +153,10 @@ def test_cli_fit_and_predict_round_trip(user_run, tmp_path):
         env=env,
         check=True,
     )
-    assert "1 of 5 point(s) lie outside the training range" in pred.stderr
+    # a model fitted on a pickle has no feature names: the CSV's columns (c, a, e, b, d)
+    # are taken in the file's order, and it says so
+    assert "fitted without feature names, so the columns ['c', 'a', 'e', 'b', 'd']" in pred.stderr
+    assert "2 of 5 point(s) lie outside the training range" in pred.stderr
     est = Interpolator.load(tmp_path / "m.pt")
     got = pd.read_csv(tmp_path / "p.csv")
     assert np.allclose(got["prediction"], est.predict(load_points(user_run / "points.csv")))
@@ -179,7 +187,7 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
         "subsample_dataset": 1,
         "train_profile": 1,
         "aggregate": 1,
-        "plot_summary": 3,
+        "plot_summary": 4,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
         "all": 1,
@@ -220,6 +228,11 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
         (
             lambda c: c["predictions"]["mine"].update(points="nope.csv"),
             "predictions.mine.points: nope.csv: no such file",
+        ),
+        (
+            lambda c: c["predictions"]["mine"].update(points="badpoints.csv"),
+            "predictions.mine.points: badpoints.csv: the columns do not match the model's "
+            "features ['a', 'b', 'c', 'd', 'e']: missing ['e'], unexpected ['z']",
         ),
     ],
 )

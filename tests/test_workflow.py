@@ -68,7 +68,7 @@ def test_default_config_dry_run_plan():
         "train_profile": 18,
         "aggregate": 1,
         "environment": 1,
-        "plot_summary": 3,
+        "plot_summary": 4,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
     }
@@ -80,6 +80,10 @@ def test_default_config_dry_run_plan():
         ("config/scaling.yaml", {"generate_dataset": 7, "train_profile": 14}),
         # 27 datasets x (2 recipes + 3 baselines)
         ("config/compare.yaml", {"generate_dataset": 27, "train_profile": 135}),
+        # 18 datasets x (3 recipes + the GP)
+        ("config/uncertainty.yaml", {"generate_dataset": 18, "train_profile": 72}),
+        # 2 functions x 3 plans x 3 sizes x 3 seeds, 2 recipes
+        ("config/sampling.yaml", {"generate_dataset": 54, "train_profile": 108}),
     ],
 )
 def test_study_configs_plan(configfile, expected):
@@ -153,7 +157,7 @@ def test_changing_epochs_reruns_training_not_data(tiny_run, tmp_path):
     assert plan == {
         "train_profile": 4,
         "aggregate": 1,
-        "plot_summary": 3,
+        "plot_summary": 4,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
         "all": 1,
@@ -169,7 +173,7 @@ def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
         "generate_dataset": 2,
         "train_profile": 6,
         "aggregate": 1,
-        "plot_summary": 3,
+        "plot_summary": 4,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
         "all": 1,
@@ -182,7 +186,7 @@ def test_switching_a_baseline_on_runs_only_its_jobs(tiny_run, tmp_path):
     assert plan == {
         "train_profile": 4,
         "aggregate": 1,
-        "plot_summary": 3,
+        "plot_summary": 4,
         "plot_time_to_quality": 1,
         "all": 1,
     }
@@ -192,7 +196,7 @@ def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
     write_config(tmp_path / "c.yaml", plots={"dpi": 80})
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
     assert plan == {
-        "plot_summary": 3,
+        "plot_summary": 4,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
         "all": 1,
@@ -200,8 +204,8 @@ def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
 
 
 # what reruns once any run's metrics change: the tables and every figure drawn from them
-DOWNSTREAM = {"aggregate": 1, "plot_summary": 3, "plot_time_to_quality": 1, "all": 1}
-PLOTS = {"plot_summary": 3, "plot_learning_curves": 1, "plot_time_to_quality": 1, "all": 1}
+DOWNSTREAM = {"aggregate": 1, "plot_summary": 4, "plot_time_to_quality": 1, "all": 1}
+PLOTS = {"plot_summary": 4, "plot_learning_curves": 1, "plot_time_to_quality": 1, "all": 1}
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from interp5d.config import (
     method_spec,
     sources,
     split_fractions,
+    synthetic_datasets,
     target_spec,
 )
 from interp5d.data import split_sizes

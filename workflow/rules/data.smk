@@ -8,9 +8,11 @@ rule generate_dataset:
     benchmark:
         "results/benchmarks/generate_dataset/{dataset}/n{n}_seed{seed}.tsv"
     wildcard_constraints:
-        dataset=name_pattern(config["functions"]),
+        dataset=name_pattern(synthetic_datasets(config)),
     conda:
         ENV
+    params:
+        settings=lambda wildcards: synthetic_datasets(config)[wildcards.dataset],
     script:
         "../scripts/generate_dataset.py"
 

@@ -31,8 +31,11 @@ def _fit(args: argparse.Namespace) -> int:
     est = Interpolator(
         recipe=args.recipe, seed=args.seed, threads=args.threads, log_every_s=args.log_every
     )
+    if args.members != 1:
+        est.set_params(recipe__members=args.members)
     t0 = time.perf_counter()
-    est.fit(ds.X[tr], ds.y[tr], ds.X[va], ds.y[va])
+    # a CSV's named columns are fitted as a table: the model keeps and checks the names
+    est.fit(ds.features(tr), ds.target(tr), ds.features(va), ds.target(va))
     fit_time = time.perf_counter() - t0
     metrics = regression_metrics(ds.y[te], est.predict(ds.X[te]))
     est.save(args.out)
@@ -40,6 +43,9 @@ def _fit(args: argparse.Namespace) -> int:
         "model": str(args.out),
         "rows": {"train": len(tr), "val": len(va), "test": len(te)},
         "status": est.status_,
+        "features": est.feature_names,
+        "target": est.target_name_,
+        "members": len(est.members_),
         "epochs_run": est.result_.epochs_run,
         "fit_time_s": round(fit_time, 4),
         "test": {k: round(v, 6) for k, v in metrics.items()},
@@ -87,6 +93,14 @@ def parser() -> argparse.ArgumentParser:
         help="training recipe: 'tuned' (default, trained well) or 'seed' (the seed study's)",
     )
     fit.add_argument("--seed", type=int, default=42, help="seed of the split and initialisation")
+    fit.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train an ensemble of N networks (seeds seed .. seed+N-1): its std then holds "
+        "their spread beside the validation residual (default 1: the residual alone)",
+    )
     fit.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     fit.add_argument(
         "--split",
@@ -127,9 +141,13 @@ def parser() -> argparse.ArgumentParser:
     pred = sub.add_parser(
         "predict",
         help="predict new points with a saved model",
-        description="Predict the points of a .npz (array X, shape (m, 5)) or .csv file (five "
-        "numeric columns, header row). Writes CSV: x1..x5, prediction, out_of_range (True where "
-        "a point lies outside the box of the training inputs: an extrapolation).",
+        description="Predict the points of a .npz (array X, shape (m, 5), taken in order) or "
+        ".csv file (five numeric columns, header row). A model fitted on named columns matches "
+        "a CSV's columns by name, in any order, and refuses other names. Writes CSV: the "
+        "points, prediction, std (the predictive standard deviation of a new observation: "
+        "the ensemble's spread, if any, plus the residual variance on the validation split), "
+        "out_of_range (True where a point lies outside the box of the training inputs: an "
+        "extrapolation).",
     )
     pred.add_argument("--model", required=True, help="a model saved by `fit` or by the workflow")
     pred.add_argument("--points", required=True, help="query points: .npz or .csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .data import DataError, load_dataset, load_points, split_sizes
+from .data import DataError, load_dataset, load_points, query_columns, split_sizes
 from .functions import FUNCTIONS
 from .methods import BASELINES
 from .recipes import Recipe
@@ -29,9 +29,19 @@ def dataset_options(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def synthetic_datasets(config: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The synthetic datasets by name: each function under each sampling plan, named for
+    the function (uniform, the default) or function_plan (synthetic5d_lhs, ...)."""
+    return {
+        (fn if plan == "uniform" else f"{fn}_{plan}"): {"function": fn, "plan": plan}
+        for fn in config["functions"]
+        for plan in config.get("sampling", ["uniform"])
+    }
+
+
 def sources(config: dict[str, Any]) -> dict[str, list[int]]:
-    """Every dataset of the study (synthetic functions, then files) with its sizes."""
-    out = {fn: list(config["sizes"]) for fn in config["functions"]}
+    """Every dataset of the study (synthetic, then files) with its sizes."""
+    out = {name: list(config["sizes"]) for name in synthetic_datasets(config)}
     for name, spec in config.get("datasets", {}).items():
         out[name] = list(spec.get("sizes", config["sizes"]))
     return out
@@ -79,16 +89,19 @@ def check_config(config: dict[str, Any]) -> None:
             Recipe.from_dict(settings)
         except (ValueError, TypeError) as e:
             problems.append(f"recipes.{name}: {e}")
+    synthetic = synthetic_datasets(config)
+    feature_names: dict[str, list[str] | None] = {}  # a file dataset's, for its queries
     for name, spec in config.get("datasets", {}).items():
         key = f"datasets.{name}"
-        if name in FUNCTIONS:
-            problems.append(f"{key}: the name is taken by a synthetic function; rename it")
+        if name in FUNCTIONS or name in synthetic:
+            problems.append(f"{key}: the name is taken by a synthetic dataset; rename it")
             continue
         try:
-            rows = len(load_dataset(spec["path"], **dataset_options(spec)))
+            ds = load_dataset(spec["path"], **dataset_options(spec))
         except DataError as e:
             problems.append(f"{key}: {e}")
             continue
+        rows, feature_names[name] = len(ds), ds.feature_names
         too_big = [n for n in spec.get("sizes", config["sizes"]) if n > rows]
         if too_big:
             problems.append(
@@ -101,7 +114,7 @@ def check_config(config: dict[str, Any]) -> None:
                 try:
                     split_sizes(n, fractions)
                 except DataError as e:
-                    where = "sizes" if name in config["functions"] else f"datasets.{name}.sizes"
+                    where = "sizes" if name in synthetic else f"datasets.{name}.sizes"
                     problems.append(f"{where}: {e}")
     if "rbf" in config.get("baselines", {}) and fractions[1] == 0:
         problems.append(
@@ -130,7 +143,10 @@ def check_config(config: dict[str, Any]) -> None:
                 f"{key}.method: unknown method {spec['method']!r}; allowed: {sorted(methods)}"
             )
         try:
-            load_points(spec["points"])
+            # a model of named features takes a CSV's columns by name: checked here, before
+            # any job runs, against the dataset's features
+            names = feature_names.get(spec["dataset"]) if query_columns(spec["points"]) else None
+            load_points(spec["points"], feature_columns=names)
         except DataError as e:
             problems.append(f"{key}.points: {e}")
     if problems:

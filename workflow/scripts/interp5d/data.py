@@ -38,6 +38,29 @@ class Dataset:
         f = None if self.f is None else self.f[idx]
         return Dataset(self.X[idx], self.y[idx], f, dict(self.meta))
 
+    @property
+    def feature_names(self) -> list[str] | None:
+        """The features' names (a CSV's columns), None for unnamed data."""
+        return self.meta.get("feature_columns")
+
+    def features(self, idx: np.ndarray):
+        """The rows' inputs: a table under the feature names when the data has them (a
+        method fitted on it then keeps them), else an array."""
+        if self.feature_names is None:
+            return self.X[idx]
+        import pandas as pd
+
+        return pd.DataFrame(self.X[idx], columns=self.feature_names)
+
+    def target(self, idx: np.ndarray):
+        """The rows' targets: a Series under the target's name when the data has one."""
+        name = self.meta.get("target_column")
+        if name is None:
+            return self.y[idx]
+        import pandas as pd
+
+        return pd.Series(self.y[idx], name=name)
+
 
 def _nonfinite_report(a: np.ndarray, name: str) -> str:
     bad = ~np.isfinite(a)
@@ -245,8 +268,20 @@ def subsample(ds: Dataset, n: int, seed: int) -> Dataset:
     return ds.subset(idx)
 
 
+def query_columns(path: str | Path) -> list[str] | None:
+    """The column names of a CSV file of query points (None for .npz: unnamed)."""
+    path = Path(path)
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return None  # load_points says what is wrong with a missing file
+    return [str(c) for c in _csv_frame(path).columns]
+
+
 def load_points(path: str | Path, *, feature_columns: list[str] | None = None) -> np.ndarray:
-    """Load query points (m, 5) from .npz (array 'X') or .csv (five numeric columns)."""
+    """Load query points (m, 5) from .npz (array 'X', taken in order) or .csv (five numeric
+    columns). With feature_columns (a model's feature names), a CSV's columns are matched
+    to them by name and put in their order; a CSV whose columns are not exactly those is
+    refused, naming the missing and the unexpected ones. Without, its five columns are
+    taken in order."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -263,7 +298,16 @@ def load_points(path: str | Path, *, feature_columns: list[str] | None = None) -
             raise DataError(f"{path}: not a readable .npz file ({e})") from None
     elif suffix == ".csv":
         frame = _csv_frame(path)
-        cols = feature_columns or [str(c) for c in frame.columns]
+        given = [str(c) for c in frame.columns]
+        if feature_columns is not None:
+            missing = [c for c in feature_columns if c not in given]
+            unexpected = [c for c in given if c not in feature_columns]
+            if missing or unexpected:
+                raise DataError(
+                    f"{path}: the columns do not match the model's features "
+                    f"{list(feature_columns)}: missing {missing}, unexpected {unexpected}"
+                )
+        cols = list(feature_columns) if feature_columns is not None else given
         if len(cols) != N_FEATURES:
             raise DataError(
                 f"{path}: need exactly {N_FEATURES} columns of query points, "

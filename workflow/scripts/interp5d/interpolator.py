@@ -72,24 +72,30 @@ class Interpolator(Method):
     def _fit(self, X, y, X_val, y_val, monitor) -> None:
         recipe = get_recipe(self.recipe)
         device = pick_device(self.device)
+        self.recipe_ = recipe
+        self.members_: list[torch.nn.Module] = []
+        self.results_: list[TrainResult] = []
         with torch_threads(self.threads):
-            torch.manual_seed(self.seed)
-            generator = torch.Generator(device=device).manual_seed(self.seed)
-            self.recipe_ = recipe
-            self.model_ = build_mlp(N_FEATURES, recipe.hidden, recipe.activation).to(device)
             data = self._rows(X, y, device)
             val = None if X_val is None else self._rows(X_val, y_val, device)
             # inside the runner's meter of the whole fit: it released free memory already
             meter = PeakMemory(release=False) if self.measure_memory else contextlib.nullcontext()
             with meter:
-                result: TrainResult = fit_model(
-                    self.model_, data, val, recipe, generator, self.log_every_s, monitor
-                )
+                for seed in range(self.seed, self.seed + recipe.members):
+                    torch.manual_seed(seed)
+                    generator = torch.Generator(device=device).manual_seed(seed)
+                    model = build_mlp(N_FEATURES, recipe.hidden, recipe.activation).to(device)
+                    # one network's validations are the model's only when it is alone; an
+                    # ensemble is watched once, when its fit ends (as a one-shot method)
+                    watch = monitor if recipe.members == 1 else None
+                    result = fit_model(model, data, val, recipe, generator, self.log_every_s, watch)
+                    self.members_.append(model.eval())
+                    self.results_.append(result)
         self.loop_memory_ = meter.as_dict("loop") if self.measure_memory else None
-        self.model_.eval()
-        self.result_ = result
-        self.status_ = result.status
-        self.history_ = result.history
+        self.model_, self.result_ = self.members_[0], self.results_[0]
+        diverged = [r.status for r in self.results_ if r.status == "diverged"]
+        self.status_ = diverged[0] if diverged else self.result_.status
+        self.history_ = self.result_.history
         self.n_val_ = 0 if X_val is None else len(X_val)
 
     @staticmethod
@@ -115,17 +121,21 @@ class Interpolator(Method):
         est = estimate_loop_bytes(
             self.n_train_, self.n_val_, layer_widths(self.model_), self.recipe_
         )
+        # an ensemble's loops one after the other: their times, steps and FLOPs add up
+        loop_time = sum(r.loop_time_s for r in self.results_)
+        flops = sum(r.flops for r in self.results_)
         record = {
             "engine": self.recipe_.engine,
-            "loop_time_s": res.loop_time_s,
+            "members": len(self.members_),
+            "loop_time_s": loop_time,
             "epochs_run": res.epochs_run,
-            "steps_run": res.steps_run,
+            "steps_run": sum(r.steps_run for r in self.results_),
             "best_epoch": res.best_epoch,
             "diverged_epoch": res.diverged_epoch,
             "batch_rows": res.batch_rows,
             "widths": layer_widths(self.model_),
-            "loop_gflop": res.flops / 1e9,
-            "loop_gflops_per_s": res.flops / 1e9 / res.loop_time_s if res.loop_time_s else None,
+            "loop_gflop": flops / 1e9,
+            "loop_gflops_per_s": flops / 1e9 / loop_time if loop_time else None,
             "loop_estimate_mb": None if est is None else est["total"] / MB,
             "loop_estimate_parts_mb": None if est is None else {k: v / MB for k, v in est.items()},
         }
@@ -138,7 +148,32 @@ class Interpolator(Method):
         return estimate_prediction_bytes(n_points, self.recipe_.hidden, self.predict_chunk)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return predict_rows(self.model_, X)
+        if len(self.members_) == 1:
+            return predict_rows(self.model_, X)
+        return np.mean([predict_rows(m, X) for m in self.members_], axis=0)
+
+    def _epistemic_var(self, X: np.ndarray) -> np.ndarray | None:
+        # the members' spread (their mixture's variance); a single network has none
+        if len(self.members_) == 1:
+            return None
+        return np.var([predict_rows(m, X) for m in self.members_], axis=0)
+
+    def predict_grad(self, X: Any) -> np.ndarray:
+        """The gradient of the prediction with respect to the inputs, ∂ŷ/∂x (m, 5) in the
+        data's units (for one point of shape (5,), shape (5,)), by autograd through the
+        networks (their mean for an ensemble); columns in the fitted features' order."""
+        X, single = self._points(X)
+        device = next(self.model_.parameters()).device
+        out = np.empty_like(X)
+        for i in range(0, len(X), self.predict_chunk):
+            xs = self.x_scaler_.transform(X[i : i + self.predict_chunk])
+            xt = torch.tensor(xs, dtype=torch.float32, device=device, requires_grad=True)
+            total = sum(m(xt).sum() for m in self.members_) / len(self.members_)
+            (grad,) = torch.autograd.grad(total, xt)
+            out[i : i + len(xs)] = grad.double().cpu().numpy()
+        # ŷ = y_scale · f((x - x_mean) / x_scale) + y_mean, so ∂ŷ/∂x = y_scale / x_scale · ∂f
+        out *= self.y_scaler_.scale / self.x_scaler_.scale
+        return out[0] if single else out
 
     # -- persistence --------------------------------------------------------------
     def _saved_params(self) -> dict[str, Any]:
@@ -147,14 +182,28 @@ class Interpolator(Method):
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         res = self.result_
         meta = {"epochs_run": res.epochs_run, "best_epoch": res.best_epoch, "n_val": self.n_val_}
-        arrays = {k: v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
+        arrays = {
+            f"member{i}.{k}": v.detach().cpu().numpy()
+            for i, m in enumerate(self.members_)
+            for k, v in m.state_dict().items()
+        }
         return meta, arrays
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.recipe_ = get_recipe(self.recipe)
-        self.model_ = build_mlp(N_FEATURES, self.recipe_.hidden, self.recipe_.activation)
-        self.model_.load_state_dict({k: torch.as_tensor(v) for k, v in arrays.items()})
-        self.model_.to(pick_device(self.device)).eval()
+        self.members_ = []
+        for i in range(self.recipe_.members):
+            model = build_mlp(N_FEATURES, self.recipe_.hidden, self.recipe_.activation)
+            prefix = f"member{i}."
+            state = {
+                k[len(prefix) :]: torch.as_tensor(v)
+                for k, v in arrays.items()
+                if k.startswith(prefix)
+            }
+            model.load_state_dict(state)
+            self.members_.append(model.to(pick_device(self.device)).eval())
+        self.model_ = self.members_[0]
         self.n_val_ = meta["n_val"]
         self.result_ = TrainResult(self.status_, meta["epochs_run"], meta["best_epoch"], np.nan)
         self.result_.history = self.history_
+        self.results_ = [self.result_]

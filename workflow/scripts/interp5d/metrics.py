@@ -35,3 +35,23 @@ def oracle_metrics(
     if f_true is None:
         return {"oracle_r2": None, "r2_vs_f": None}
     return {"oracle_r2": r2_score(y_true, f_true), "r2_vs_f": r2_score(f_true, y_pred)}
+
+
+Z95 = 1.959963984540054  # the standard normal's 97.5% quantile: ±Z95·σ holds 95%
+
+
+def calibration(
+    y: np.ndarray, mean: np.ndarray, std: np.ndarray, f: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """How well predictive standard deviations cover: the fraction of points inside
+    mean ± 1.96·std (0.95 for a calibrated Gaussian predictive distribution), against the
+    observed y and, where known, the noise-free f; and the intervals' mean width."""
+    y, mean, std = (np.asarray(a, float) for a in (y, mean, std))
+    half = Z95 * std
+    return {
+        "coverage_95": float(np.mean(np.abs(y - mean) <= half)),
+        "coverage_95_f": None
+        if f is None
+        else float(np.mean(np.abs(np.asarray(f) - mean) <= half)),
+        "interval_width_95": float(np.mean(2 * half)),
+    }

@@ -172,6 +172,32 @@ def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
     _save(fig, out, dpi, "Accuracy on the test split vs dataset size (mean ± std over seeds)")
 
 
+def calibration(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    fig, axes, datasets = _grid(stats, 3)
+    for i, ds in enumerate(datasets):
+        fdf = stats[stats["dataset"] == ds]
+        _panel(axes[i, 0], fdf, "coverage_95", "fraction inside ±1.96 std", f"{ds}: coverage of y")
+        _panel(
+            axes[i, 1], fdf, "coverage_95_f", "fraction inside ±1.96 std", f"{ds}: coverage of f"
+        )
+        for ax in axes[i, :2]:
+            ax.axhline(0.95, color="k", ls="--", lw=1, label="calibrated (0.95)")
+        if fdf["coverage_95_f_mean"].isna().all():
+            axes[i, 1].text(
+                0.02, 0.5, "f unknown (file dataset)", transform=axes[i, 1].transAxes, fontsize=8
+            )
+        _panel(
+            axes[i, 2],
+            fdf,
+            "interval_width_95",
+            "mean width of mean ± 1.96 std",
+            f"{ds}: interval width",
+            logy=True,
+        )
+        axes[i, 0].legend(title="method", fontsize=7)
+    _save(fig, out, dpi, "Predictive uncertainty on the test split (mean ± std over seeds)")
+
+
 def learning_curves(
     histories: Mapping[tuple[str, str, int], pd.DataFrame], out: str | Path, dpi: int = 150
 ) -> None:
@@ -273,4 +299,4 @@ def time_to_quality(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> Non
     )
 
 
-FIGURES = dict(zip(FIGURE_NAMES, (training_time, memory_usage, accuracy), strict=True))
+FIGURES = dict(zip(FIGURE_NAMES, (training_time, memory_usage, accuracy, calibration), strict=True))

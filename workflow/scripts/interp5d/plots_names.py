@@ -4,4 +4,5 @@ FIGURE_NAMES = (
     "training_time_vs_dataset_size",
     "memory_usage_vs_dataset_size",
     "accuracy_metrics_vs_dataset_size",
+    "calibration_vs_dataset_size",
 )

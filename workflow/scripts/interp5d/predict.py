@@ -1,37 +1,55 @@
-"""Predictions for a file of query points, as a table: inputs, prediction, out-of-range flag."""
+"""Predictions for a file of query points, as a table: the points, the prediction, its
+predictive standard deviation and an out-of-range flag."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .data import load_points
+from .data import load_points, query_columns
 from .methods.base import Method
 
 FEATURES = [f"x{i}" for i in range(1, 6)]
 
 
 def prediction_frame(est: Method, X, columns: list[str] | None = None) -> pd.DataFrame:
-    """The query points (under `columns`, default x1..x5), the prediction, and whether each
-    lies outside the box spanned by the training inputs (predicted all the same:
-    extrapolation)."""
+    """The query points (under `columns`, default x1..x5), the prediction, its predictive
+    standard deviation for a new observation (empty where the model has no noise estimate:
+    fitted without validation data) and whether each point lies outside the box spanned by
+    the training inputs (predicted all the same: an extrapolation)."""
     frame = pd.DataFrame(X, columns=columns or FEATURES)
-    frame["prediction"] = est.predict(X)
+    try:
+        frame["prediction"], frame["std"] = est.predict(X, return_std=True)
+    except ValueError:  # no validation split in its fit: no noise level, no std
+        frame["prediction"], frame["std"] = est.predict(X), np.nan
     frame["out_of_range"] = est.out_of_range(X)
     return frame
 
 
-def predict_file(model: str | Path, points: str | Path, out: str | Path) -> pd.DataFrame:
-    """Load a saved model and query points (.npz or .csv), write the predictions CSV
-    (a CSV's column names are kept; .npz points are named x1..x5)."""
+def predict_file(model: str | Path, points: str | Path, out) -> pd.DataFrame:
+    """Load a saved model and query points (.npz or .csv), write the predictions CSV.
+
+    A model fitted on named features (a CSV's columns) matches a CSV's columns to them by
+    name, in any order, and refuses a file whose columns differ; the table is written under
+    the features' names in the model's order. Unnamed points (.npz, or any points for a
+    model fitted without names) are taken in order, named as the CSV names them or x1..x5.
+    """
     est = Method.load(model)
     if est.status_ == "diverged":
         raise ValueError(f"{model}: this model diverged in training; its predictions are NaN")
-    X = load_points(points)
-    columns = None
-    if Path(points).suffix.lower() == ".csv":  # keep the query file's own column names
-        columns = [str(c) for c in pd.read_csv(points, nrows=0).columns]
-    frame = prediction_frame(est, X, columns)
+    given = query_columns(points)
+    names = est.feature_names if given is not None else None
+    if given is not None and est.feature_names is None:
+        logging.getLogger("interp5d").warning(
+            "%s: the model was fitted without feature names, so the columns %s are taken "
+            "in the file's order",
+            points,
+            given,
+        )
+    X = load_points(points, feature_columns=names)
+    frame = prediction_frame(est, X, names or given)
     frame.to_csv(out, index=False)
     return frame

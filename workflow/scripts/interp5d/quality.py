@@ -49,7 +49,7 @@ class Reached:
 class QualityMonitor:
     """Watches a fit: each validation's R² with the seconds since `start`, and for each
     target the first validation that reached it. `observe` returns True once every target
-    is reached (a recipe with stop_at_target then stops)."""
+    is reached (a recipe with stop_at_target then stops); never when there are none."""
 
     targets: list[Target]
     curve: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, val R²)
@@ -69,7 +69,7 @@ class QualityMonitor:
         for t in self.targets:
             if t.name not in self.reached and val_r2 >= t.value:
                 self.reached[t.name] = Reached(elapsed, val_r2, snapshot() if snapshot else None)
-        return len(self.reached) == len(self.targets)
+        return bool(self.targets) and len(self.reached) == len(self.targets)
 
     def records(self, test_r2: Callable[[Predictor], float]) -> list[dict[str, Any]]:
         """One record per target: reached or not, when, and the test R² of the model as it

@@ -37,6 +37,7 @@ class Recipe:
     restore_best: bool = False  # keep the best-validation weights even without patience
     stop_at_target: bool = False  # stop once a quality monitor's targets are all reached
     engine: str = "fast"  # or "autograd": the same recipe through plain PyTorch
+    members: int = 1  # networks in the ensemble (seeds seed, seed + 1, ...): their spread
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
@@ -76,6 +77,8 @@ class Recipe:
             value = getattr(self, key)
             if value is not None and value < 1:
                 problems.append(f"{key}: must be >= 1 or null, got {value}")
+        if self.members < 1:
+            problems.append(f"members: must be >= 1, got {self.members}")
         if self.engine not in ENGINES:
             problems.append(f"engine: must be one of {ENGINES}, got {self.engine!r}")
         if problems:

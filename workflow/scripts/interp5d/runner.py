@@ -10,7 +10,7 @@ import numpy as np
 
 from .data import DEFAULT_SPLIT, Dataset, split_indices
 from .methods.base import Method, clone
-from .metrics import r2_score
+from .metrics import calibration, r2_score
 from .profiling import PeakMemory, frozen_heap, malloc_thresholds, median_time
 from .quality import QualityMonitor, Target, TargetSpec
 from .records import accuracy_fields, memory_fields, split_fields
@@ -67,7 +67,10 @@ def profile_run(
     test R² of the model as it was then, and `curve` the validations.
     """
     tr, va, te = split_indices(len(ds), split, seed)
-    X_tr, y_tr, X_va, y_va, X_te = ds.X[tr], ds.y[tr], ds.X[va], ds.y[va], ds.X[te]
+    X_va, y_va, X_te = ds.X[va], ds.y[va], ds.X[te]
+    # named data (a CSV's columns) is fitted as tables, so that the model keeps the names
+    X_tr, y_tr = ds.features(tr), ds.target(tr)
+    X_va_fit, y_va_fit = ds.features(va), ds.target(va)
     ceiling = (
         r2_score(y_va, ds.f[va]) if ds.f is not None and len(va) and np.ptp(y_va) > 0 else None
     )
@@ -83,7 +86,7 @@ def profile_run(
             with PeakMemory() as mem_fit:
                 t0 = time.perf_counter()
                 monitor.start()
-                est.fit(X_tr, y_tr, X_va, y_va, monitor=monitor)
+                est.fit(X_tr, y_tr, X_va_fit, y_va_fit, monitor=monitor)
                 fit_time = time.perf_counter() - t0
         with malloc_thresholds(*PREDICT_THRESHOLDS):
             with PeakMemory() as mem_pred:
@@ -96,6 +99,13 @@ def profile_run(
             t_test = median_time(lambda: est.predict(X_te), 5, budget_s=2)
             t_big = median_time(lambda: est.predict(x_big), 3, warmup=0, budget_s=2)
             val_r2 = r2_score(y_va, est.predict(X_va)) if len(va) else None
+            try:
+                mean_te, std_te = est.predict(X_te, return_std=True)
+                uncertainty = calibration(
+                    ds.y[te], mean_te, std_te, None if ds.f is None else ds.f[te]
+                )
+            except ValueError:  # no validation split, so no noise level: no std
+                uncertainty = dict.fromkeys(("coverage_95", "coverage_95_f", "interval_width_95"))
             xs_te = est.x_scaler_.transform(X_te)
             reached = monitor.records(
                 lambda p: r2_score(ds.y[te], est.y_scaler_.inverse_transform(p(xs_te)))
@@ -108,6 +118,7 @@ def profile_run(
     predict_estimate = est.predict_estimate_bytes(len(te))
     record: dict[str, Any] = {
         **split_fields(len(ds), tr, va, te, seed, threads),
+        "sampling": ds.meta.get("sampling"),
         "status": status,
         "fit_time_s": fit_time,
         "time_per_epoch_s": fit_time / epochs if epochs else None,
@@ -118,6 +129,7 @@ def profile_run(
         "predict_throughput_per_s": len(te) / t_test,
         "predict_throughput_100k_per_s": throughput_points / t_big,
         **accuracy_fields(ds, te, pred),
+        **uncertainty,
         "val_r2": val_r2,
         "val_oracle_r2": ceiling,
         **extra,

@@ -17,6 +17,7 @@ RUN_COLUMNS = [
     "method",
     "kind",
     "seed",
+    "sampling",
     "status",
     "diverged_epoch",
     "fit_time_s",
@@ -40,6 +41,9 @@ RUN_COLUMNS = [
     "r2",
     "oracle_r2",
     "r2_vs_f",
+    "coverage_95",
+    "coverage_95_f",
+    "interval_width_95",
     "val_r2",
     "val_oracle_r2",
     "steps_run",
@@ -73,6 +77,9 @@ STAT_COLUMNS = [
     "r2",
     "oracle_r2",
     "r2_vs_f",
+    "coverage_95",
+    "coverage_95_f",
+    "interval_width_95",
     "loop_gflops_per_s",
     "loop_efficiency",
     "job_max_rss_mb",
@@ -181,6 +188,15 @@ TABLES = [
         [("train_peak_mb", "Training (MB)", ".2f"), ("predict_peak_mb", "Prediction (MB)", ".3f")],
     ),
     ("Accuracy on the test split", [("mse", "MSE", ".4g"), ("r2", "R²", ".4f")]),
+    (
+        "Predictive uncertainty on the test split (fraction inside mean ± 1.96 std; 0.95 is "
+        "calibrated)",
+        [
+            ("coverage_95", "coverage of y", ".3f"),
+            ("coverage_95_f", "coverage of f", ".3f"),
+            ("interval_width_95", "interval width", ".3g"),
+        ],
+    ),
 ]
 
 

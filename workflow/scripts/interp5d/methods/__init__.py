@@ -12,6 +12,7 @@ REGISTRY: dict[str, str] = {
     "ols": "interp5d.methods.least_squares:LeastSquares",
     "sklearn_mlp": "interp5d.methods.sklearn_mlp:SklearnMLP",
     "rbf": "interp5d.methods.rbf:ThinPlateRBF",
+    "gp": "interp5d.methods.gp:GaussianProcess",
 }
 BASELINES = tuple(name for name in REGISTRY if name != "mlp")
 

@@ -23,6 +23,36 @@ class NotFittedError(ValueError, AttributeError):
     """Predict before fit (the bases of scikit-learn's NotFittedError)."""
 
 
+def column_names(X: Any) -> list[str] | None:
+    """A table's column names (a pandas DataFrame's, or any object with `columns`), else
+    None: arrays have no names."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = [str(c) for c in columns]
+    if len(set(names)) != len(names):
+        dup = sorted({c for c in names if names.count(c) > 1})
+        raise DataError(f"columns {dup} appear more than once")
+    return names
+
+
+def match_columns(X: Any, names: list[str] | None, what: str = "query points") -> Any:
+    """X's columns in the order `names` were fitted in (a table), or X itself (an array, or
+    a model fitted without names: taken in order). Refuses a table whose columns are not
+    exactly those names, naming the missing and the unexpected ones."""
+    given = column_names(X)
+    if given is None or names is None:
+        return X.to_numpy() if given is not None else X
+    missing = [c for c in names if c not in given]
+    unexpected = [c for c in given if c not in names]
+    if missing or unexpected:
+        raise DataError(
+            f"{what}: the columns do not match the model's features {names}: "
+            f"missing {missing}, unexpected {unexpected}"
+        )
+    return X[names].to_numpy()
+
+
 def check_points(X: Any) -> tuple[np.ndarray, bool]:
     """Query points as float64 (m, 5), and whether one point of shape (5,) was given."""
     X = np.asarray(X)
@@ -129,13 +159,21 @@ class Method:
         as the fit goes: at each validation of an iterative method, once at the end for a
         one-shot one.
         """
-        X, y, _ = validate_xy(X, y, "training data")
+        names = column_names(X)
+        target = getattr(y, "name", None)
+        X, y, _ = validate_xy(match_columns(X, names), np.asarray(y), "training data")
         if (X_val is None) != (y_val is None):
             raise ValueError("give both X_val and y_val, or neither")
         if X_val is not None and len(X_val) == 0 and len(y_val) == 0:
             X_val = y_val = None  # an empty validation split (split.val = 0)
         if X_val is not None:
-            X_val, y_val, _ = validate_xy(X_val, y_val, "validation data")
+            X_val = match_columns(X_val, names, "validation data")
+            X_val, y_val, _ = validate_xy(X_val, np.asarray(y_val), "validation data")
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_  # a refit on arrays: no names any more
+        self.target_name_ = None if target is None else str(target)
         self.x_scaler_ = Standardizer().fit(X)
         self.y_scaler_ = Standardizer().fit(y)
         cols = np.ascontiguousarray(X.T)  # see Standardizer.fit: contiguous is faster
@@ -149,9 +187,16 @@ class Method:
             X_val, y_val = self.x_scaler_.transform(X_val), self.y_scaler_.transform(y_val)
         observed = len(monitor.curve) if monitor is not None else 0
         self._fit(Xs, ys, X_val, y_val, monitor)
-        if monitor is not None and X_val is not None and len(monitor.curve) == observed:
-            # a one-shot method: it reaches a target at the end of its fit or never
-            monitor.observe(r2_score(y_val, self._predict(X_val)), lambda: self._predict)
+        self.noise_var_ = None
+        if X_val is not None:
+            val_pred = self._predict(X_val)
+            # the residual variance on validation, less what the model's own spread explains
+            epistemic = self._epistemic_var(X_val)
+            spread = 0.0 if epistemic is None else float(np.mean(epistemic))
+            self.noise_var_ = max(0.0, float(np.mean((y_val - val_pred) ** 2)) - spread)
+            if monitor is not None and len(monitor.curve) == observed:
+                # a one-shot method: it reaches a target at the end of its fit or never
+                monitor.observe(r2_score(y_val, val_pred), lambda: self._predict)
         return self
 
     def _fit(self, X, y, X_val, y_val, monitor: QualityMonitor | None) -> None:
@@ -173,28 +218,64 @@ class Method:
         if not hasattr(self, "x_scaler_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit or load")
 
-    def predict(self, X: np.ndarray) -> np.ndarray | float:
-        """Predict for one point of shape (5,) (returns a float) or a batch (m, 5)."""
+    @property
+    def feature_names(self) -> list[str] | None:
+        """The feature names the model was fitted with, in order (None: unnamed)."""
+        names = getattr(self, "feature_names_in_", None)
+        return None if names is None else [str(c) for c in names]
+
+    def _points(self, X: Any) -> tuple[np.ndarray, bool]:
         self._check_fitted()
-        X, single = check_points(X)
+        return check_points(match_columns(X, self.feature_names))
+
+    def predict(self, X: Any, return_std: bool = False):
+        """Predict for one point of shape (5,) (returns a float) or a batch (m, 5): an
+        array in training order, or a table (DataFrame) whose columns are matched to the
+        fitted feature names, in any order.
+
+        With return_std, also the predictive standard deviation for a new observation y:
+        the method's own where it has one (a Gaussian process), else the square root of its
+        spread (an ensemble's members) plus the residual variance it left on the
+        validation split.
+        """
+        X, single = self._points(X)
         out = np.empty(len(X))
+        var = np.empty(len(X)) if return_std else None
         for i in range(0, len(X), self.predict_chunk):
             chunk = self.x_scaler_.transform(X[i : i + self.predict_chunk])
             out[i : i + len(chunk)] = self._predict(chunk)
+            if return_std:
+                var[i : i + len(chunk)] = self._predict_var(chunk)
         out = self.y_scaler_.inverse_transform(out)
-        return float(out[0]) if single else out
+        if not return_std:
+            return float(out[0]) if single else out
+        std = np.sqrt(var) * self.y_scaler_.scale
+        return (float(out[0]), float(std[0])) if single else (out, std)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _epistemic_var(self, X: np.ndarray) -> np.ndarray | None:
+        """The model's own spread at X (an ensemble's variance), standardised; None: none."""
+        return None
+
+    def _predict_var(self, X: np.ndarray) -> np.ndarray:
+        """Predictive variance of y at X, standardised: spread plus the validation residual."""
+        if getattr(self, "noise_var_", None) is None:
+            raise ValueError(
+                f"this {type(self).__name__} was fitted without validation data, so its "
+                "noise level is unknown: fit with X_val and y_val for a predictive std"
+            )
+        spread = self._epistemic_var(X)
+        return self.noise_var_ + (0.0 if spread is None else spread)
 
     def predict_estimate_bytes(self, n_points: int) -> int | None:
         """An analytic estimate of predict's peak memory for n points, where there is one."""
         return None
 
-    def out_of_range(self, X: np.ndarray) -> np.ndarray:
+    def out_of_range(self, X: Any) -> np.ndarray:
         """True for each point outside the box spanned by the training inputs."""
-        self._check_fitted()
-        X, _ = check_points(X)
+        X, _ = self._points(X)
         return ((self.x_min_ > X) | (self.x_max_ < X)).any(axis=1)
 
     # -- persistence --------------------------------------------------------------
@@ -225,6 +306,9 @@ class Method:
             "n_train": self.n_train_,
             "status": self.status_,
             "history": self.history_,
+            "feature_names": self.feature_names,
+            "target_name": self.target_name_,
+            "noise_var": self.noise_var_,
         }
         blob = {
             "metadata": json.dumps({**common, "state": meta}),
@@ -249,6 +333,10 @@ class Method:
         est.n_train_ = meta["n_train"]
         est.status_ = meta["status"]
         est.history_ = meta["history"]
+        if meta["feature_names"] is not None:
+            est.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        est.target_name_ = meta["target_name"]
+        est.noise_var_ = meta["noise_var"]
         est._restore(meta["state"], arrays)
         return est
 
