@@ -1,11 +1,12 @@
-# make run   - set up the pinned virtual environment if missing, then run the study
-# make test  - the test suite (unit, end-to-end workflow, lint)
+# make run    - set up the pinned virtual environment if missing, then run the study
+# make test   - the test suite (unit, end-to-end workflow, browser, lint)
+# make verify - run the default study and check it against docs/reference/default
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: run test lint format report bench test-cluster clean
+.PHONY: run test lint format report bench verify lock test-cluster clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,10 @@ report: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/recipes.py
+
+# The default study, checked against the shipped reference run: PASS/FAIL per size.
+verify: $(BIN)/.installed
+	$(BIN)/snakemake --cores $(CORES) && $(BIN)/python -m interp5d verify results docs/reference/default
 
 # The Slurm test cluster is torn down whatever happens (failure, Ctrl-C); in here the
 # cluster test fails, rather than skips, when Slurm is not up.

@@ -29,3 +29,12 @@ rule all:
     default_target: True
     input:
         all_outputs(),
+
+
+onsuccess:
+    # a small, immutable record of the study when its tables changed (results/archive)
+    from interp5d.archive import archive_run
+
+    folder = archive_run("results")
+    if folder is not None:
+        print(f"archived this run as {folder}")

@@ -34,6 +34,8 @@ localrules:
     plot_summary,
     plot_learning_curves,
     plot_time_to_quality,
+    config_record,
+    compare_previous,
 
 
 wildcard_constraints:
@@ -154,6 +156,8 @@ def all_outputs():
         "results/targets.csv",
         "results/targets_by_size.csv",
         "results/environment.json",
+        "results/config.json",
+        "results/comparison.md",
         "figures/time_to_quality_vs_dataset_size.png",
         *[f"results/predictions/{name}.csv" for name in config["predictions"]],
         "figures/learning_curves.png",

@@ -7,6 +7,7 @@ rule plot_summary:
             "figures/{figure}.png",
             caption="../report/figure.rst",
             category="Figures",
+            labels={"figure": "{figure}"},
         ),
     log:
         "results/logs/plots/{figure}.log",
@@ -27,6 +28,7 @@ rule plot_learning_curves:
             "figures/learning_curves.png",
             caption="../report/learning_curves.rst",
             category="Figures",
+            labels={"figure": "learning_curves"},
         ),
     log:
         "results/logs/plots/learning_curves.log",
@@ -48,6 +50,7 @@ rule plot_time_to_quality:
             "figures/time_to_quality_vs_dataset_size.png",
             caption="../report/time_to_quality.rst",
             category="Figures",
+            labels={"figure": "time_to_quality_vs_dataset_size"},
         ),
     log:
         "results/logs/plots/time_to_quality.log",

@@ -8,6 +8,7 @@ rule predict:
             "results/predictions/{name}.csv",
             caption="../report/predictions.rst",
             category="Predictions",
+            labels={"table": "predictions {name}"},
         ),
     log:
         "results/logs/predict/{name}.log",

@@ -1,7 +1,10 @@
-"""Command line: train a model on a dataset file, or predict new points with a saved model.
+"""Command line: train a model on a dataset file, predict new points with a saved model,
+compare two runs of the study, verify a run against a reference.
 
 python -m interp5d fit --data data.csv --out model.pt
 python -m interp5d predict --model model.pt --points points.csv --out predictions.csv
+python -m interp5d compare previous last --fail-r2-drop 0.001
+python -m interp5d verify results docs/reference/default
 """
 
 from __future__ import annotations
@@ -67,6 +70,34 @@ def _predict(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .archive import resolve_run
+    from .compare import Run, regressions, report
+
+    a, b = (Run.read(resolve_run(x, args.archive)) for x in (args.a, args.b))
+    text, table = report(a, b, noise=args.time_noise)
+    print(text, end="")
+    worse = regressions(table, args.fail_r2_drop, args.fail_time_ratio)
+    if worse:
+        print("\n## Regressions past the thresholds\n")
+        print("\n".join(f"- {w}" for w in worse))
+        return 1
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .archive import resolve_run
+    from .compare import Run, verify
+
+    text, ok = verify(
+        Run.read(resolve_run(args.subject, args.archive)),
+        Run.read(resolve_run(args.reference, args.archive)),
+        tolerance=args.tolerance,
+    )
+    print(text, end="")
+    return 0 if ok else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -153,6 +184,59 @@ def parser() -> argparse.ArgumentParser:
     pred.add_argument("--points", required=True, help="query points: .npz or .csv")
     pred.add_argument("--out", help="output CSV (default: standard output)")
     pred.set_defaults(run=_predict)
+
+    cmp = sub.add_parser(
+        "compare",
+        help="compare two runs of the study: config, metrics, environment",
+        description="Compare two runs of the study, A then B: each a results folder "
+        "(results/), an archived run (a folder under results/archive/, or its name, or a "
+        "unique start of it) or `last` / `previous` (the two newest archived runs). Prints "
+        "Markdown: the effective configs' differences, each dataset × method × size's metric "
+        "changes with a verdict (changed / ~ within noise / not comparable) weighing the "
+        "seeds' spread, and the environments' differences. Exits 1 when a metric regresses "
+        "past a threshold given here, else 0.",
+    )
+    cmp.add_argument("a", help="the earlier run (e.g. previous, or docs/reference/default)")
+    cmp.add_argument("b", help="the later run (e.g. last, or results)")
+    cmp.add_argument("--archive", default="results/archive", help="where runs are archived")
+    cmp.add_argument(
+        "--fail-r2-drop", type=float, metavar="D", help="exit 1 if an R² falls by more than D"
+    )
+    cmp.add_argument(
+        "--fail-time-ratio",
+        type=float,
+        metavar="R",
+        help="exit 1 if a fit takes more than R times as long",
+    )
+    cmp.add_argument(
+        "--time-noise",
+        type=float,
+        default=0.3,
+        metavar="F",
+        help="run-to-run noise of time and memory: ratios within ±F count as ~ (default 0.3)",
+    )
+    cmp.set_defaults(run=_compare)
+
+    ver = sub.add_parser(
+        "verify",
+        help="check a run against a reference (make verify: the default study against "
+        "docs/reference/default)",
+        description="Check that a run reproduces a reference: the same config; accuracy bit "
+        "for bit when the platform (processor, its instruction sets, Python and package "
+        "versions) is the same, else each size's mean R² within --tolerance or three "
+        "standard errors of the seeds' spread; time and memory shown as ratios, not "
+        "judged. Prints a PASS/FAIL table; exits 1 on a FAIL.",
+    )
+    ver.add_argument("subject", metavar="run", help="the run to check (e.g. results)")
+    ver.add_argument("reference", help="the reference (e.g. docs/reference/default)")
+    ver.add_argument("--archive", default="results/archive", help="where runs are archived")
+    ver.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.005,
+        help="across platforms: how far a mean R² may be from the reference's (0.005)",
+    )
+    ver.set_defaults(run=_verify)
     return ap
 
 

@@ -34,6 +34,35 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# instruction sets that decide which kernels BLAS and torch run, hence the last bits
+ISA_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "asimd",
+    "sve",
+)
+
+
+def cpu_isa() -> list[str]:
+    """The instruction sets of ISA_FLAGS this processor has (Linux; empty elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = set(line.split(":", 1)[1].split())
+                return [f for f in ISA_FLAGS if f in flags]
+    except OSError:
+        pass
+    return []
+
+
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in names:
@@ -72,6 +101,7 @@ def environment_record(torch_threads: int, cwd: str | Path = ".") -> dict[str, A
     vm = psutil.virtual_memory()
     return {
         "cpu_model": cpu_model(),
+        "cpu_isa": cpu_isa(),
         "machine": platform.machine(),
         "logical_cores": psutil.cpu_count(logical=True),
         "physical_cores": psutil.cpu_count(logical=False),
