@@ -46,9 +46,9 @@ def archives(root: str | Path) -> list[Path]:
 
 def archive_run(results: str | Path, root: str | Path | None = None) -> Path | None:
     """Archive the study in `results` under root (default results/archive) as
-    <UTC time to the microsecond>_<commit>_<config hash>/, read-only, unless its tables equal the last
-    archive's (a run that changed nothing leaves no new record). Returns the new folder,
-    or None when nothing was archived (also when the study's tables are not all there)."""
+    <UTC time to the microsecond>_<commit>_<config hash>/, read-only, unless its tables
+    equal the last archive's (a run that changed nothing leaves no new record). Returns
+    the new folder, or None when nothing was archived (nor when the tables are missing)."""
     results = Path(results)
     root = Path(root) if root is not None else results / "archive"
     if not all((results / f).is_file() for f in REQUIRED):
