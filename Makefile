@@ -8,12 +8,20 @@ CORES ?= 2
 
 .PHONY: run test lint format report bench verify lock test-cluster clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# The environment comes from the lock: every package at its exact version, nothing resolved.
+$(BIN)/.installed: requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet pip==26.3
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $@
+
+# Re-pin the whole environment after changing requirements*.txt (writes both locks and
+# envs/interp5d.yaml), then reinstall from it.
+lock: $(BIN)/.installed
+	$(BIN)/python tools/lock.py
+	$(MAKE) $(BIN)/.installed
 
 run: $(BIN)/.installed
 	$(BIN)/snakemake --cores $(CORES)

@@ -61,3 +61,20 @@ def test_baseline_settings_and_prediction_choices_are_checked(config, tmp_path):
     )
     assert "predictions.p.n: 1234 is not a size of 'synthetic5d' in this study" in msg
     assert "predictions.p.seed: 7 is not a seed of this study; allowed: [42, 43, 44]" in msg
+
+
+def test_every_config_key_is_described_in_config_readme():
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    text = (REPO / "config/README.md").read_text()
+    props = schema["properties"]
+    keys = set(props) | set(schema["$defs"]["recipe"]["properties"])
+    keys |= set(props["datasets"]["additionalProperties"]["properties"])
+    keys |= {f"targets.{k}" for k in props["targets"]["properties"]}
+    keys |= {
+        f"predictions.NAME.{k}" for k in props["predictions"]["additionalProperties"]["properties"]
+    }
+    keys |= {f"plots.{k}" for k in props["plots"]["properties"]}
+    for method, entry in props["baselines"]["properties"].items():
+        keys |= {method, *entry.get("properties", {})}
+    missing = sorted(k for k in keys if f"`{k}`" not in text)
+    assert not missing, f"config/README.md does not describe {missing}"

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from interp5d import Interpolator, get_function
 from interp5d.data import load_points
+from interp5d.plots_names import FIGURE_NAMES
 
 from .conftest import REPO, copy_workflow, snakemake
 from .test_workflow import TINY, planned
@@ -266,23 +267,87 @@ def test_bad_values_in_a_file_are_located(tmp_path):
     assert "subsample_dataset" in planned(d)
 
 
-def test_report_holds_every_figure_and_table(user_run):
+# what the report shows, by category: figures by label, tables as HTML pages by label
+REPORT = {
+    "Figures": [*FIGURE_NAMES, "learning_curves", "time_to_quality_vs_dataset_size"],
+    "Tables": [
+        "seed_study_tables",
+        "every_run",
+        "statistics_per_size",
+        "time_to_each_target",
+        "time_to_quality",
+    ],
+    "Environment": ["machine_software_roofline"],
+    "Reproduction": ["against_the_last_archived_run"],
+    "Predictions": ["mine"],
+}
+
+
+@pytest.fixture(scope="module")
+def report_html(user_run):
     snakemake(user_run, "--report", "report.html")
-    html = (user_run / "report.html").read_text()
-    for name in (
-        "training_time_vs_dataset_size.png",
-        "memory_usage_vs_dataset_size.png",
-        "accuracy_metrics_vs_dataset_size.png",
-        "learning_curves.png",
-        "summary.csv",
-        "summary_by_size.csv",
-        "summary.md",
-        "environment.json",
-        "weight_decay_n",
-        "mine.csv",
-    ):
-        assert name in html, name
-    assert "noise ceiling" in html and "VmHWM" in html
+    return user_run / "report.html"
+
+
+def test_report_holds_every_figure_and_table(report_html):
+    html = report_html.read_text()
+    for names in REPORT.values():
+        for name in names:
+            assert f"{name}.png" in html or f"{name}.html" in html, name
+    for text in ("weight_decay_n", "noise ceiling", "VmHWM", "coverage", "roofline"):
+        assert text in html, text
+
+
+def test_report_renders_in_a_real_browser(report_html, tmp_path):
+    """Every figure and table of the report opened in headless Chromium: each figure's image
+    decodes, each table's page shows its table, and the console holds no error."""
+    import shutil
+
+    required = os.environ.get("REPORT_BROWSER_REQUIRED") == "1"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    missing = "chromium (apt-get install chromium)" if chromium is None else None
+    if sync_playwright is None:
+        missing = "the playwright package (requirements-dev.lock)"
+    if missing:
+        if required:
+            pytest.fail(f"REPORT_BROWSER_REQUIRED=1 but {missing} is not installed")
+        pytest.skip(f"{missing} is not installed, so the report cannot be opened in a browser")
+    problems, seen = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        for category, labels in REPORT.items():
+            for label in labels:
+                page.goto(report_html.as_uri())
+                page.get_by_text(category, exact=True).first.click()
+                row = page.locator("tr").filter(has=page.get_by_text(label, exact=True))
+                row.locator("a[iconname=eye]").click()
+                if category == "Figures":
+                    img = page.locator("img[src^='data:image/png']").first
+                    img.wait_for()
+                    size = img.evaluate(
+                        "e => e.decode().then(() => [e.naturalWidth, e.naturalHeight])"
+                    )
+                    assert size[0] > 300 and size[1] > 200, (label, size)
+                elif category == "Reproduction":  # one run: nothing archived to compare with
+                    frame = page.frame_locator("iframe")
+                    frame.locator("h2").first.wait_for()
+                    assert "No earlier run is archived yet" in frame.locator("body").inner_text()
+                else:
+                    table = page.frame_locator("iframe").locator("table").first
+                    table.wait_for()
+                    assert table.locator("tr").count() > 1, label
+                seen.append(label)
+                page.screenshot(path=str(tmp_path / f"{category}-{label}.png"))
+        browser.close()
+    assert seen == [n for names in REPORT.values() for n in names]
+    assert not problems, problems
 
 
 def test_a_diverged_model_refuses_to_predict(tmp_path, user_run):

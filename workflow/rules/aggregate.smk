@@ -5,36 +5,11 @@ rule aggregate:
         environment="results/environment.json",
         code=tracked_code("aggregate.py"),
     output:
-        runs=report(
-            "results/summary.csv",
-            caption="../report/summary.rst",
-            category="Tables",
-            labels={"table": "every run"},
-        ),
-        by_size=report(
-            "results/summary_by_size.csv",
-            caption="../report/summary_by_size.rst",
-            category="Tables",
-            labels={"table": "statistics per size"},
-        ),
-        md=report(
-            "results/summary.md",
-            caption="../report/summary_md.rst",
-            category="Tables",
-            labels={"table": "the seed study's tables"},
-        ),
-        targets=report(
-            "results/targets.csv",
-            caption="../report/targets.rst",
-            category="Tables",
-            labels={"table": "time to each target, per run"},
-        ),
-        targets_by_size=report(
-            "results/targets_by_size.csv",
-            caption="../report/targets_by_size.rst",
-            category="Tables",
-            labels={"table": "time to quality per size"},
-        ),
+        runs="results/summary.csv",
+        by_size="results/summary_by_size.csv",
+        md="results/summary.md",
+        targets="results/targets.csv",
+        targets_by_size="results/targets_by_size.csv",
     log:
         "results/logs/aggregate.log",
     conda:
@@ -47,12 +22,7 @@ rule environment:
     input:
         code=tracked_code("environment.py"),
     output:
-        json=report(
-            "results/environment.json",
-            caption="../report/environment.rst",
-            category="Environment",
-            labels={"record": "machine, software and roofline"},
-        ),
+        json="results/environment.json",
     log:
         "results/logs/environment.log",
     conda:
@@ -90,12 +60,7 @@ rule compare_previous:
         environment="results/environment.json",
         code=tracked_code("compare_previous.py"),
     output:
-        md=report(
-            "results/comparison.md",
-            caption="../report/comparison.rst",
-            category="Reproduction",
-            labels={"table": "this run against the last archived run"},
-        ),
+        md="results/comparison.md",
     log:
         "results/logs/compare_previous.log",
     conda:
@@ -104,3 +69,22 @@ rule compare_previous:
         archive="results/archive",
     script:
         "../scripts/compare_previous.py"
+
+
+rule table_html:
+    input:
+        source=report_table_source,
+        code=tracked_code("table_html.py"),
+    output:
+        html=report(
+            "results/report/{category}/{table}.html",
+            caption="../report/tables.rst",
+            category="{category}",
+            labels={"table": "{table}"},
+        ),
+    log:
+        "results/logs/table_html/{category}/{table}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/table_html.py"

@@ -36,6 +36,7 @@ localrules:
     plot_time_to_quality,
     config_record,
     compare_previous,
+    table_html,
 
 
 wildcard_constraints:
@@ -44,6 +45,8 @@ wildcard_constraints:
     n="[0-9]+",
     seed="[0-9]+",
     figure="|".join(FIGURE_NAMES),
+    category="[A-Za-z]+",
+    table="[A-Za-z0-9_-]+",
 
 
 ENV = "../../envs/interp5d.yaml"
@@ -148,6 +151,26 @@ def train_settings(wildcards):
     }
 
 
+# the tables the report shows, as HTML pages: (category, name) -> the file they render
+REPORT_TABLES = {
+    ("Tables", "seed_study_tables"): "results/summary.md",
+    ("Tables", "every_run"): "results/summary.csv",
+    ("Tables", "statistics_per_size"): "results/summary_by_size.csv",
+    ("Tables", "time_to_each_target"): "results/targets.csv",
+    ("Tables", "time_to_quality"): "results/targets_by_size.csv",
+    ("Environment", "machine_software_roofline"): "results/environment.json",
+    ("Reproduction", "against_the_last_archived_run"): "results/comparison.md",
+    **{
+        ("Predictions", name): f"results/predictions/{name}.csv"
+        for name in config["predictions"]
+    },
+}
+
+
+def report_table_source(wildcards):
+    return REPORT_TABLES[(wildcards.category, wildcards.table)]
+
+
 def all_outputs():
     return [
         "results/summary.csv",
@@ -162,4 +185,5 @@ def all_outputs():
         *[f"results/predictions/{name}.csv" for name in config["predictions"]],
         "figures/learning_curves.png",
         *[f"figures/{name}.png" for name in FIGURE_NAMES],
+        *[f"results/report/{c}/{t}.html" for c, t in REPORT_TABLES],
     ]

@@ -4,12 +4,7 @@ rule predict:
         points=prediction_points,
         code=prediction_code,
     output:
-        csv=report(
-            "results/predictions/{name}.csv",
-            caption="../report/predictions.rst",
-            category="Predictions",
-            labels={"table": "predictions {name}"},
-        ),
+        csv="results/predictions/{name}.csv",
     log:
         "results/logs/predict/{name}.log",
     conda:
