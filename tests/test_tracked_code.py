@@ -83,6 +83,9 @@ def test_every_job_tracks_exactly_the_code_it_imports(tmp_path, monkeypatch):
         "plot_learning_curves",
         "plot_time_to_quality",
         "predict",
+        "config_record",
+        "compare_previous",
+        "table_html",
     }
     methods = {j["wildcards"]["method"] for j in jobs if j["rule"] == "train_profile"}
     assert methods == {"tuned", "ols", "sklearn_mlp", "rbf"}

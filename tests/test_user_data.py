@@ -191,6 +191,8 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
         "plot_summary": 4,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
+        "compare_previous": 1,
+        "table_html": 6,
         "all": 1,
     }
 

@@ -71,6 +71,9 @@ def test_default_config_dry_run_plan():
         "plot_summary": 4,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
+        "config_record": 1,
+        "compare_previous": 1,
+        "table_html": 7,
     }
 
 
@@ -149,63 +152,56 @@ def test_no_op_run_has_nothing_to_do(tiny_run):
     assert "Nothing to be done" in res.stdout + res.stderr
 
 
+# what reruns once any run's metrics change: the tables, their pages in the report (5, and
+# the comparison with the last archived run) and every figure drawn from them
+DOWNSTREAM = {
+    "aggregate": 1,
+    "plot_summary": 4,
+    "plot_time_to_quality": 1,
+    "compare_previous": 1,
+    "table_html": 6,
+    "all": 1,
+}
+PLOTS = {"plot_summary": 4, "plot_learning_curves": 1, "plot_time_to_quality": 1, "all": 1}
+# a config change of any kind changes the effective config's record, and the comparison
+CONFIG = {"config_record": 1, "compare_previous": 1}
+
+
 def test_changing_epochs_reruns_training_not_data(tiny_run, tmp_path):
     cfg = yaml.safe_load(yaml.safe_dump(TINY))
     cfg["recipes"]["tuned"]["epochs"] = 5
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
-    assert plan == {
-        "train_profile": 4,
-        "aggregate": 1,
-        "plot_summary": 4,
-        "plot_learning_curves": 1,
-        "plot_time_to_quality": 1,
-        "all": 1,
-    }
+    assert plan == {"train_profile": 4, **DOWNSTREAM, "plot_learning_curves": 1, **CONFIG}
 
 
 def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
     write_config(tmp_path / "c.yaml", sizes=[60, 100, 150])
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
-    # the environment record measures the roofline of the new size's full-batch steps
+    # the environment record measures the roofline of the new size's full-batch steps, and
+    # its page in the report follows
     assert plan == {
         "environment": 1,
         "generate_dataset": 2,
         "train_profile": 6,
-        "aggregate": 1,
-        "plot_summary": 4,
+        **DOWNSTREAM,
+        "table_html": 7,
         "plot_learning_curves": 1,
-        "plot_time_to_quality": 1,
-        "all": 1,
+        **CONFIG,
     }
 
 
 def test_switching_a_baseline_on_runs_only_its_jobs(tiny_run, tmp_path):
     write_config(tmp_path / "c.yaml", baselines={"ols": None, "sklearn_mlp": {"max_iter": 5}})
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
-    assert plan == {
-        "train_profile": 4,
-        "aggregate": 1,
-        "plot_summary": 4,
-        "plot_time_to_quality": 1,
-        "all": 1,
-    }
+    assert plan == {"train_profile": 4, **DOWNSTREAM, **CONFIG}
 
 
 def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
     write_config(tmp_path / "c.yaml", plots={"dpi": 80})
     plan = planned(tiny_run, "--configfile", str(tmp_path / "c.yaml"))
-    assert plan == {
-        "plot_summary": 4,
-        "plot_learning_curves": 1,
-        "plot_time_to_quality": 1,
-        "all": 1,
-    }
-
-
-# what reruns once any run's metrics change: the tables and every figure drawn from them
-DOWNSTREAM = {"aggregate": 1, "plot_summary": 4, "plot_time_to_quality": 1, "all": 1}
-PLOTS = {"plot_summary": 4, "plot_learning_curves": 1, "plot_time_to_quality": 1, "all": 1}
+    # and the record of the effective config, which the comparison's page reads
+    assert plan == {**PLOTS, **CONFIG, "table_html": 1}
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from .jsonio import flatten
+
 KEYS = ["dataset", "method", "n_samples"]
 # (column, label, kind): an accuracy metric is compared by its difference, time and memory
 # by their ratio
@@ -54,16 +56,6 @@ class Run:
             pd.read_csv(path / "summary_by_size.csv"),
             pd.read_csv(path / "summary.csv"),
         )
-
-
-def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as dotted keys (lists stay values)."""
-    if not isinstance(d, dict):
-        return {prefix: d}
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    return out
 
 
 def dict_diff(a: dict, b: dict) -> list[tuple[str, Any, Any]]:

@@ -26,3 +26,13 @@ def json_safe(obj: Any) -> Any:
 def write_json(path: str | Path, obj: Any) -> None:
     with open(path, "w") as fh:
         json.dump(json_safe(obj), fh, indent=2, allow_nan=False)
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as dotted keys (lists stay values)."""
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .jsonio import flatten
+
 STYLE = """
 body { font-family: system-ui, sans-serif; font-size: 13px; margin: 1em; color: #111; }
 table { border-collapse: collapse; margin: 0.5em 0 1.2em; }
@@ -85,8 +87,6 @@ def markdown_html(text: str) -> str:
 
 def json_html(obj: dict) -> str:
     """A record as a two-column table of its (dotted) keys and values."""
-    from .compare import flatten
-
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v) if isinstance(v, list | dict) else str(v))}</td></tr>"
         for k, v in flatten(obj).items()
