@@ -87,9 +87,11 @@ def markdown_html(text: str) -> str:
 
 def json_html(obj: dict) -> str:
     """A record as a two-column table of its (dotted) keys and values."""
+    def text(v) -> str:
+        return html.escape(json.dumps(v) if isinstance(v, list | dict) else str(v))
+
     rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v) if isinstance(v, list | dict) else str(v))}</td></tr>"
-        for k, v in flatten(obj).items()
+        f"<tr><td>{html.escape(k)}</td><td>{text(v)}</td></tr>" for k, v in flatten(obj).items()
     )
     return f"<table><thead><tr><th>key</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"
 
