@@ -87,6 +87,7 @@ def markdown_html(text: str) -> str:
 
 def json_html(obj: dict) -> str:
     """A record as a two-column table of its (dotted) keys and values."""
+
     def text(v) -> str:
         return html.escape(json.dumps(v) if isinstance(v, list | dict) else str(v))
 
