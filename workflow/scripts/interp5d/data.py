@@ -268,6 +268,18 @@ def subsample(ds: Dataset, n: int, seed: int) -> Dataset:
     return ds.subset(idx)
 
 
+def check_columns(given: list[str], names: list[str], source: str) -> None:
+    """Refuse columns that are not exactly a model's feature names (in any order), naming
+    the missing and the unexpected ones."""
+    missing = [c for c in names if c not in given]
+    unexpected = [c for c in given if c not in names]
+    if missing or unexpected:
+        raise DataError(
+            f"{source}: the columns do not match the model's features {names}: "
+            f"missing {missing}, unexpected {unexpected}"
+        )
+
+
 def query_columns(path: str | Path) -> list[str] | None:
     """The column names of a CSV file of query points (None for .npz: unnamed)."""
     path = Path(path)
@@ -300,13 +312,7 @@ def load_points(path: str | Path, *, feature_columns: list[str] | None = None) -
         frame = _csv_frame(path)
         given = [str(c) for c in frame.columns]
         if feature_columns is not None:
-            missing = [c for c in feature_columns if c not in given]
-            unexpected = [c for c in given if c not in feature_columns]
-            if missing or unexpected:
-                raise DataError(
-                    f"{path}: the columns do not match the model's features "
-                    f"{list(feature_columns)}: missing {missing}, unexpected {unexpected}"
-                )
+            check_columns(given, list(feature_columns), str(path))
         cols = list(feature_columns) if feature_columns is not None else given
         if len(cols) != N_FEATURES:
             raise DataError(

@@ -48,26 +48,8 @@ def _panel(
             color=colours[method],
         )
         for _, row in rdf[rdf["n_diverged"] > 0].iterrows():
-            # x in data coordinates, y in axes coordinates: visible on any (log) y scale,
-            # even when every run at this size diverged and there is no mean to plot
-            ax.plot(
-                row["n_samples"],
-                0.02,
-                "x",
-                color="red",
-                ms=9,
-                transform=ax.get_xaxis_transform(),
-                clip_on=False,
-            )
-            ax.annotate(
-                f"{int(row['n_diverged'])}/{int(row['n_runs'])} diverged",
-                (row["n_samples"], 0.02),
-                xycoords=ax.get_xaxis_transform(),
-                color=line[0].get_color(),
-                fontsize=8,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
+            text = f"{int(row['n_diverged'])}/{int(row['n_runs'])} diverged"
+            _mark_at_bottom(ax, row["n_samples"], text, "red", line[0].get_color(), y=0.02)
     ax.set_xscale("log")
     values = stats[f"{col}_mean"].dropna()
     if logy and (values > 0).any():  # no log axis when nothing is left to plot on it
@@ -76,6 +58,21 @@ def _panel(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
+
+
+def _mark_at_bottom(ax, x: float, text: str, marker: str, colour: str, y: float = 0.03) -> None:
+    """A cross and a note at x, near the panel's bottom: x in data coordinates, y in axes
+    coordinates, so it shows on any (log) y scale, even where there is no value to plot."""
+    ax.plot(x, y, "x", color=marker, ms=8, transform=ax.get_xaxis_transform(), clip_on=False)
+    ax.annotate(
+        text,
+        (x, y),
+        xycoords=ax.get_xaxis_transform(),
+        color=colour,
+        fontsize=7,
+        xytext=(3, 3),
+        textcoords="offset points",
+    )
 
 
 def method_colours(stats: pd.DataFrame) -> dict[str, str]:
@@ -264,24 +261,8 @@ def time_to_quality(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> Non
                         ok["n_samples"], ok["median_s"], "o-", color=colours[method], label=label
                     )
                 for _, row in mdf[mdf["median_s"].isna()].iterrows():
-                    ax.plot(
-                        row["n_samples"],
-                        0.03,
-                        "x",
-                        color=colours[method],
-                        ms=7,
-                        transform=ax.get_xaxis_transform(),
-                        clip_on=False,
-                    )
-                    ax.annotate(
-                        f"{int(row['n_reached'])}/{int(row['n_runs'])}",
-                        (row["n_samples"], 0.03),
-                        xycoords=ax.get_xaxis_transform(),
-                        color=colours[method],
-                        fontsize=7,
-                        xytext=(3, 3),
-                        textcoords="offset points",
-                    )
+                    text = f"{int(row['n_reached'])}/{int(row['n_runs'])}"
+                    _mark_at_bottom(ax, row["n_samples"], text, colours[method], colours[method])
             ax.set_xscale("log")
             if tdf["median_s"].notna().any():
                 ax.set_yscale("log")

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..data import DataError, Standardizer, validate_xy
+from ..data import DataError, Standardizer, check_columns, validate_xy
 from ..functions import N_FEATURES
 from ..metrics import r2_score
 from ..quality import QualityMonitor
@@ -43,13 +43,7 @@ def match_columns(X: Any, names: list[str] | None, what: str = "query points") -
     given = column_names(X)
     if given is None or names is None:
         return X.to_numpy() if given is not None else X
-    missing = [c for c in names if c not in given]
-    unexpected = [c for c in given if c not in names]
-    if missing or unexpected:
-        raise DataError(
-            f"{what}: the columns do not match the model's features {names}: "
-            f"missing {missing}, unexpected {unexpected}"
-        )
+    check_columns(given, names, what)
     return X[names].to_numpy()
 
 
