@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 from interp5d.archive import archive_run, archives, resolve_run
 from interp5d.compare import Run, dict_diff, regressions, report, verify
 
@@ -170,3 +171,17 @@ def test_compare_cli_exit_codes(tmp_path):
         env=ENV,
     )
     assert res.returncode == 2 and "holds 0 archived run(s)" in res.stderr
+
+
+def test_the_shipped_reference_is_a_run_of_the_default_study():
+    """`make verify` checks a run against docs/reference/default; a change to the default
+    config or schema that is not followed by a new reference fails here, not only in CI."""
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    reference = Run.read(REPO / "docs/reference/default")
+    assert dict_diff(json.loads(json.dumps(config)), reference.config) == []
+    assert set(reference.runs["method"]) == set(config["recipes"])
+    assert sorted(set(reference.runs["n_samples"])) == sorted(config["sizes"])
+    assert sorted(set(reference.runs["seed"])) == sorted(config["seeds"])
