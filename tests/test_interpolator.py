@@ -181,7 +181,7 @@ def test_validation_arguments_must_pair(data):
         Interpolator({"epochs": 1}).fit(Xtr, ytr, Xva)
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "silu", "gelu"])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "silu", "gelu", "hardswish"])
 @pytest.mark.parametrize("capacity", [40, 64])  # a batch that fills the workspace, or not
 def test_hand_written_backward_matches_autograd(activation, capacity):
     from interp5d.activations import ACTIVATIONS

@@ -110,7 +110,7 @@ class Workspace:
     ) -> None:
         hidden = widths[1:-1]
         self.outputs = [torch.ones((rows, h + 1), device=device) for h in hidden]
-        self.pre = [None if act.inplace else torch.empty((rows, h), device=device) for h in hidden]
+        self.saved = [torch.empty((rows, h), device=device) if act.saves else None for h in hidden]
         self.grads = [torch.empty((rows, h), device=device) for h in hidden] if backward else []
         self.out = torch.empty((rows, 1), device=device)
         self.sq = torch.zeros((rows, 1), device=device)  # squared errors, summed over an epoch
@@ -119,7 +119,7 @@ class Workspace:
     def buffers(self) -> list[torch.Tensor]:
         return [
             *self.outputs,
-            *(z for z in self.pre if z is not None),
+            *(s for s in self.saved if s is not None),
             *self.grads,
             self.out,
             self.sq,
@@ -132,7 +132,7 @@ class Workspace:
                 [o[:b] for o in self.outputs],
                 [o[:b].t() for o in self.outputs],
                 [o[:b, :-1] for o in self.outputs],
-                [z if z is None else z[:b] for z in self.pre],
+                [s if s is None else s[:b] for s in self.saved],
                 [g[:b] for g in self.grads],
                 self.out[:b],
                 self.sq[:b],
@@ -145,7 +145,7 @@ class Views:
     outputs: list[torch.Tensor]  # (b, h + 1): activation and the ones column
     outputs_t: list[torch.Tensor]  # (h + 1, b): their transposes
     acts: list[torch.Tensor]  # (b, h): the activation part of the same memory
-    pre: list[torch.Tensor | None]  # (b, h) pre-activations, when the activation needs them
+    saved: list[torch.Tensor | None]  # (b, h): what the activation keeps for its backward
     grads: list[torch.Tensor]  # (b, h)
     out: torch.Tensor  # (b, 1)
     sq: torch.Tensor  # (b, 1)
@@ -154,20 +154,19 @@ class Views:
 def hidden_forward(layers: Layers, act: Activation, v: Views, x: torch.Tensor):
     """Run the hidden layers on x (b, k + 1, with the ones column); return the last's output."""
     # zip stops at the hidden layers: the output layer's block is left over
-    for block, a, z, full in zip(layers.blocks, v.acts, v.pre, v.outputs, strict=False):
-        if z is None:
-            act.forward(torch.mm(x, block, out=a), a)
-        else:
-            act.forward(torch.mm(x, block, out=z), a)
+    for block, a, saved, full in zip(layers.blocks, v.acts, v.saved, v.outputs, strict=False):
+        act.forward(torch.mm(x, block, out=a), saved)
         x = full
     return x
 
 
-def error(layers: Layers, act: Activation, v: Views, x, y) -> torch.Tensor:
-    """Prediction minus target (b, 1), written to v.out; its squares are added to v.sq."""
+def error(layers: Layers, act: Activation, v: Views, x, y, scale: float = 1.0) -> torch.Tensor:
+    """`scale` x (prediction - target), shape (b, 1), written to v.out; the squared errors
+    (unscaled) are added to v.sq."""
     h = hidden_forward(layers, act, v, x)
-    d = torch.mm(h, layers.blocks[-1], out=v.out).sub_(y)
-    v.sq.addcmul_(d, d)
+    # one product and one pass for what is mm, sub, mul and a square-and-add unfused
+    d = torch.addmm(y, h, layers.blocks[-1], beta=-scale, alpha=scale, out=v.out)
+    v.sq.addcmul_(d, d, value=1.0 / scale**2)
     return d
 
 
@@ -175,12 +174,12 @@ def forward_backward(layers: Layers, grads, act: Activation, v: Views, x, inputs
     """Write the mean squared error's gradient into `grads` (blocks [dW | db]ᵀ); add the
     squared errors to v.sq. inputs_t are the transposes of each layer's input: x's, then
     the hidden outputs' (v.outputs_t)."""
-    d = error(layers, act, v, x, y).mul_(2.0 / len(x))  # now d(loss)/d(prediction)
+    d = error(layers, act, v, x, y, scale=2.0 / len(x))  # d(loss)/d(prediction)
     for i in range(len(grads) - 1, -1, -1):
         torch.mm(inputs_t[i], d, out=grads[i])  # (in + 1, b) @ (b, out)
         if i > 0:
             d = torch.mm(d, layers.weights[i], out=v.grads[i - 1])
-            act.backward(d, v.acts[i - 1] if act.inplace else v.pre[i - 1])
+            act.backward(d, v.acts[i - 1], v.saved[i - 1])
 
 
 class FastEngine:

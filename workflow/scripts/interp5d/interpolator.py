@@ -147,16 +147,20 @@ class Interpolator(Method):
     def predict_estimate_bytes(self, n_points: int) -> int:
         return estimate_prediction_bytes(n_points, self.recipe_.hidden, self.predict_chunk)
 
+    # prediction runs on the estimator's threads, as fit does: a float32 network's last bits
+    # can depend on how many threads split its products
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        if len(self.members_) == 1:
-            return predict_rows(self.model_, X)
-        return np.mean([predict_rows(m, X) for m in self.members_], axis=0)
+        with torch_threads(self.threads):
+            if len(self.members_) == 1:
+                return predict_rows(self.model_, X)
+            return np.mean([predict_rows(m, X) for m in self.members_], axis=0)
 
     def _epistemic_var(self, X: np.ndarray) -> np.ndarray | None:
         # the members' spread (their mixture's variance); a single network has none
         if len(self.members_) == 1:
             return None
-        return np.var([predict_rows(m, X) for m in self.members_], axis=0)
+        with torch_threads(self.threads):
+            return np.var([predict_rows(m, X) for m in self.members_], axis=0)
 
     def predict_grad(self, X: Any) -> np.ndarray:
         """The gradient of the prediction with respect to the inputs, ∂ŷ/∂x (m, 5) in the
@@ -165,12 +169,13 @@ class Interpolator(Method):
         X, single = self._points(X)
         device = next(self.model_.parameters()).device
         out = np.empty_like(X)
-        for i in range(0, len(X), self.predict_chunk):
-            xs = self.x_scaler_.transform(X[i : i + self.predict_chunk])
-            xt = torch.tensor(xs, dtype=torch.float32, device=device, requires_grad=True)
-            total = sum(m(xt).sum() for m in self.members_) / len(self.members_)
-            (grad,) = torch.autograd.grad(total, xt)
-            out[i : i + len(xs)] = grad.double().cpu().numpy()
+        with torch_threads(self.threads):
+            for i in range(0, len(X), self.predict_chunk):
+                xs = self.x_scaler_.transform(X[i : i + self.predict_chunk])
+                xt = torch.tensor(xs, dtype=torch.float32, device=device, requires_grad=True)
+                total = sum(m(xt).sum() for m in self.members_) / len(self.members_)
+                (grad,) = torch.autograd.grad(total, xt)
+                out[i : i + len(xs)] = grad.double().cpu().numpy()
         # ŷ = y_scale · f((x - x_mean) / x_scale) + y_mean, so ∂ŷ/∂x = y_scale / x_scale · ∂f
         out *= self.y_scaler_.scale / self.x_scaler_.scale
         return out[0] if single else out

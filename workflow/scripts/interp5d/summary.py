@@ -189,6 +189,11 @@ TABLES = [
     ),
     ("Accuracy on the test split", [("mse", "MSE", ".4g"), ("r2", "R²", ".4f")]),
     (
+        "Training loop's rate (its matrix products' GFLOP/s, and that as a fraction of this "
+        "machine's roofline for its step shapes; n/a for methods without a loop)",
+        [("loop_gflops_per_s", "GFLOP/s", ".1f"), ("loop_efficiency", "of roofline", ".0%")],
+    ),
+    (
         "Predictive uncertainty on the test split (fraction inside mean ± 1.96 std; 0.95 is "
         "calibrated)",
         [
