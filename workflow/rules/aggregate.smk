@@ -27,6 +27,9 @@ rule environment:
         "results/logs/environment.log",
     conda:
         ENV
+    # the roofline is a timing: never beside a training job
+    resources:
+        timed=1,
     params:
         settings={
             "threads": config["threads"],
