@@ -1,4 +1,5 @@
 import copy
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -18,6 +19,13 @@ def test_default_config_passes_and_spells_out_the_shipped_recipes(config):
     for name in ("seed", "tuned"):
         assert Recipe.from_dict(config["recipes"][name]) == RECIPES[name]
         assert set(config["recipes"][name]) == set(RECIPES[name].to_dict())
+
+
+def test_the_uncertainty_study_ensemble_is_the_tuned_recipe_five_times():
+    # a copy of the tuned settings in another file: it must follow the recipe when it moves
+    study = yaml.safe_load((REPO / "config/uncertainty.yaml").read_text())
+    ensemble = Recipe.from_dict(study["recipes"]["tuned_x5"])
+    assert ensemble == replace(RECIPES["tuned"], members=5)
 
 
 @pytest.mark.parametrize(
