@@ -1,7 +1,7 @@
 """Snakemake script: fit and profile one method (a recipe or a baseline) on one dataset;
 write its metrics, history, validation curve and model."""
 
-import pandas as pd
+from interp5d.csvio import write_columns, write_rows
 from interp5d.data import load_dataset
 from interp5d.jsonio import write_json
 from interp5d.logs import start_job_log
@@ -33,11 +33,11 @@ record, est = profile_run(
     targets=TargetSpec(**settings["targets"]),
 )
 record = job_record(w.dataset, w.method, settings["method"]["kind"], record, settings)
-pd.DataFrame(est.history_, columns=["epoch", "train_loss", "val_loss"]).to_csv(
-    snakemake.output.history, index=False
-)
-pd.DataFrame(record["curve"], columns=["elapsed_s", "val_r2"]).to_csv(
-    snakemake.output.curve, index=False
+write_columns(snakemake.output.history, est.history_, ["epoch", "train_loss", "val_loss"])
+write_rows(
+    snakemake.output.curve,
+    ["elapsed_s", "val_r2"],
+    ([p["elapsed_s"], p["val_r2"]] for p in record["curve"]),
 )
 est.save(snakemake.output.model)
 write_json(snakemake.output.metrics, record)
