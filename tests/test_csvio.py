@@ -29,10 +29,12 @@ def test_columns_match_pandas(tmp_path):
 
 
 def test_rows_match_pandas(tmp_path):
-    rows = [(0.023046624999551568, np.float64(0.8677793913237222)), (1.5, None)]
+    rows = [(0.023046624999551568, np.float64(0.8677793913237222)), (1.5, None), (2.0, np.nan)]
     write_rows(tmp_path / "ours.csv", ["elapsed_s", "val_r2"], rows)
     pd.DataFrame(rows, columns=["elapsed_s", "val_r2"]).to_csv(tmp_path / "pandas.csv", index=False)
     assert (tmp_path / "ours.csv").read_text() == (tmp_path / "pandas.csv").read_text()
+    write_rows(tmp_path / "f32.csv", ["elapsed_s", "val_r2"], [(1, np.float32("nan"))])
+    assert (tmp_path / "f32.csv").read_text() == "elapsed_s,val_r2\n1,\n"
     write_rows(tmp_path / "empty.csv", ["elapsed_s", "val_r2"], [])
     assert (tmp_path / "empty.csv").read_text() == "elapsed_s,val_r2\n"
 

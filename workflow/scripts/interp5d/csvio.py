@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 
 def _cell(v: Any) -> Any:
     """A value as pandas' to_csv writes it: None and NaN empty, floats at full precision."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or (isinstance(v, numbers.Real) and math.isnan(v)):  # numpy's too
         return ""
     return v
 
