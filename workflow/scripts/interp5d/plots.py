@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
+from matplotlib.patches import Rectangle
 
 from .functions import FUNCTIONS
 from .plots_names import FIGURE_NAMES
@@ -72,6 +74,8 @@ def _mark_at_bottom(ax, x: float, text: str, marker: str, colour: str, y: float 
         fontsize=7,
         xytext=(3, 3),
         textcoords="offset points",
+        annotation_clip=False,
+        clip_on=False,  # a note at the last size runs past the panel's right edge
     )
 
 
@@ -229,10 +233,40 @@ def _save(fig, out: str | Path, dpi: int, title: str) -> None:
     plt.close(fig)
 
 
-def time_to_quality(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
-    """Median fit seconds to each quality target against n (log–log), one panel per dataset
-    and target, one line per method; sizes where fewer than half the runs reached the
-    target have no point, and a cross at the bottom says how many did."""
+MISS_ROW = 0.05  # axes fraction between the stacked crosses of methods that missed
+
+
+def _log_limits(values: np.ndarray, band: float, top: float = 0.8) -> tuple[float, float]:
+    """y limits of a log axis that put `values` between axes fractions `band` and `top`,
+    spanning at least a factor of 3 so that it carries ticks; above `top` is the legend's."""
+    lo, hi = np.log10(values.min()), np.log10(values.max())
+    if hi - lo < np.log10(3):
+        mid = (hi + lo) / 2
+        lo, hi = mid - np.log10(3) / 2, mid + np.log10(3) / 2
+    span = (hi - lo) / (top - band)
+    bottom = lo - band * span
+    return 10**bottom, 10 ** (bottom + span)
+
+
+def _plain_log_ticks(ax) -> None:
+    """Plain numbers (0.2, not 2 × 10⁻¹) on a log y axis; over less than 1.5 decades the
+    minor ticks at 2, 3 and 5 are labelled too, so that a narrow axis still reads."""
+    plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    lo, hi = ax.get_ylim()
+    if np.log10(hi / lo) < 1.5:
+        ax.yaxis.set_minor_locator(ticker.LogLocator(subs=(2.0, 3.0, 5.0)))
+        ax.yaxis.set_minor_formatter(plain)
+    else:
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def time_to_quality_figure(stats: pd.DataFrame):
+    """Median fit seconds to each quality target against n (log–log), one row per dataset
+    (one y scale across its targets, so that stricter targets read as higher), one panel per
+    target, one line per method. Where fewer than half the runs reached a target there is
+    no point: a cross in the method's colour in the band below the data says how many did,
+    stacked by method so that they do not overlap."""
     datasets = sorted(stats["dataset"].unique())
     per_ds = {
         ds: list(dict.fromkeys(stats[stats["dataset"] == ds].sort_values("target_r2")["target"]))
@@ -240,44 +274,78 @@ def time_to_quality(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> Non
     }
     ncols = max(1, max((len(t) for t in per_ds.values()), default=1))
     fig, axes = plt.subplots(
-        len(datasets), ncols, figsize=(4.2 * ncols, 3.6 * len(datasets)), squeeze=False
+        len(datasets),
+        ncols,
+        figsize=(4.2 * ncols, 3.6 * len(datasets)),
+        squeeze=False,
+        sharey="row",
+        layout="constrained",  # keeps the suptitle clear of the top row however many rows
     )
     colours = method_colours(stats)
     for i, ds in enumerate(datasets):
+        ddf = stats[stats["dataset"] == ds]
+        missing = sorted(ddf.loc[ddf["median_s"].isna(), "method"].unique())
+        band = 0.02 + MISS_ROW * len(missing)
+        reached = ddf["median_s"].dropna().to_numpy()
         for j in range(ncols):
             ax = axes[i, j]
             if j >= len(per_ds[ds]):
                 ax.axis("off")
                 continue
             target = per_ds[ds][j]
-            tdf = stats[(stats["dataset"] == ds) & (stats["target"] == target)]
+            tdf = ddf[ddf["target"] == target]
             for method, mdf in tdf.groupby("method", sort=True):
                 mdf = mdf.sort_values("n_samples")
                 ok = mdf[mdf["median_s"].notna()]
-                b = loglog_slope(ok["n_samples"], ok["median_s"])
-                label = f"{method} (∝ n^{b:.2f})" if np.isfinite(b) else method
                 if len(ok):
+                    b = loglog_slope(ok["n_samples"], ok["median_s"])
+                    label = f"{method} (∝ n^{b:.2f})" if np.isfinite(b) else method
                     ax.plot(
                         ok["n_samples"], ok["median_s"], "o-", color=colours[method], label=label
                     )
                 for _, row in mdf[mdf["median_s"].isna()].iterrows():
                     text = f"{int(row['n_reached'])}/{int(row['n_runs'])}"
-                    _mark_at_bottom(ax, row["n_samples"], text, colours[method], colours[method])
+                    y = 0.02 + MISS_ROW * (missing.index(method) + 0.3)  # its row in the band
+                    _mark_at_bottom(ax, row["n_samples"], text, colours[method], colours[method], y)
+            if missing:  # the band of crosses, shaded so it does not read as data
+                ax.add_patch(
+                    Rectangle((0, 0), 1, band, transform=ax.transAxes, color="0.94", zorder=0)
+                )
+            if tdf["median_s"].isna().all():
+                ax.text(
+                    0.5,
+                    0.6,
+                    "no method reached this target\nat any size",
+                    transform=ax.transAxes,
+                    ha="center",
+                    color="gray",
+                    fontsize=8,
+                )
             ax.set_xscale("log")
-            if tdf["median_s"].notna().any():
-                ax.set_yscale("log")
             ax.set_xlabel("dataset size (samples)")
-            ax.set_ylabel("fit seconds to target (median)")
             ax.set_title(f"{ds}: {target} (val R² {tdf['target_r2'].mean():.4f})", fontsize=9)
             ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=7)
-    _save(
-        fig,
-        out,
-        dpi,
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7, loc="upper left")
+        ax0 = axes[i, 0]
+        if len(reached):  # the row shares one y axis: set its scale once
+            ax0.set_yscale("log")
+            ax0.set_ylim(*_log_limits(reached, band))
+            _plain_log_ticks(ax0)
+        else:
+            ax0.set_yticks([])
+        ax0.set_ylabel("fit seconds to target (median)")
+    fig.suptitle(
         "Time to quality: fit seconds until the validation R² first reaches each target "
-        "(× k/n: fewer than half the runs reached it)",
+        "(× k/n: fewer than half the runs reached it)"
     )
+    return fig
+
+
+def time_to_quality(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    fig = time_to_quality_figure(stats)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
 
 
 FIGURES = dict(zip(FIGURE_NAMES, (training_time, memory_usage, accuracy, calibration), strict=True))
