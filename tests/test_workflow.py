@@ -293,6 +293,9 @@ def test_diverged_run_is_kept_in_tables(tmp_path):
     assert "1/1 diverged" in (d / "results/summary.md").read_text()
     stats = pd.read_csv(d / "results/summary_by_size.csv")
     assert stats["n_diverged"].tolist() == [1]
+    # the figures mark it, without warnings about panels that have nothing to show
+    for log in (d / "results/logs/plots").glob("*.log"):
+        assert "Warning" not in log.read_text(), log.name
 
 
 def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path):

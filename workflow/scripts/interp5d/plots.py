@@ -79,6 +79,12 @@ def _mark_at_bottom(ax, x: float, text: str, marker: str, colour: str, y: float 
     )
 
 
+def _legend(ax, **kwargs) -> None:
+    """A legend where the panel has labelled lines (none where every run diverged)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
 def method_colours(stats: pd.DataFrame) -> dict[str, str]:
     """One colour per method of the study, the same in every panel."""
     return {m: f"C{i}" for i, m in enumerate(sorted(stats["method"].unique()))}
@@ -107,7 +113,7 @@ def training_time(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
             f"{ds}: per epoch (iterative methods)",
             logy=True,
         )
-    axes[0, 0].legend(title="method")
+    _legend(axes[0, 0], title="method")
     _save(fig, out, dpi, "Fit time vs dataset size (mean ± std over seeds; the whole fit call)")
 
 
@@ -140,7 +146,7 @@ def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
                     rdf["n_samples"], rdf["loop_estimate_mb_mean"], ls=":", color=colours[method]
                 )
         axes[i, 1].plot([], [], ls=":", color="gray", label="its buffers (estimate, dotted)")
-        axes[i, 1].legend(fontsize=8)
+        _legend(axes[i, 1], fontsize=8)
         _panel(
             axes[i, 2],
             fdf,
@@ -148,7 +154,7 @@ def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
             "peak above baseline (MB)",
             f"{ds}: prediction (test split)",
         )
-    axes[0, 0].legend(title="method")
+    _legend(axes[0, 0], title="method")
     _save(fig, out, dpi, "Peak resident memory above each phase's baseline")
 
 
@@ -169,7 +175,7 @@ def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
                 transform=axes[i, 1].transAxes,
                 fontsize=8,
             )
-        axes[i, 1].legend(title="method")
+        _legend(axes[i, 1], title="method")
     _save(fig, out, dpi, "Accuracy on the test split vs dataset size (mean ± std over seeds)")
 
 
@@ -195,7 +201,7 @@ def calibration(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
             f"{ds}: interval width",
             logy=True,
         )
-        axes[i, 0].legend(title="method", fontsize=7)
+        _legend(axes[i, 0], title="method", fontsize=7)
     _save(fig, out, dpi, "Predictive uncertainty on the test split (mean ± std over seeds)")
 
 
@@ -220,7 +226,7 @@ def learning_curves(
         ax.set_ylabel("MSE (standardised y)")
         ax.set_title(f"{fn} · {method}")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        _legend(ax, fontsize=7)
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     _save(fig, out, dpi, "Learning curves (first seed)")
@@ -325,8 +331,7 @@ def time_to_quality_figure(stats: pd.DataFrame):
             ax.set_xlabel("dataset size (samples)")
             ax.set_title(f"{ds}: {target} (val R² {tdf['target_r2'].mean():.4f})", fontsize=9)
             ax.grid(True, which="both", alpha=0.3)
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=7, loc="upper left")
+            _legend(ax, fontsize=7, loc="upper left")
         ax0 = axes[i, 0]
         if len(reached):  # the row shares one y axis: set its scale once
             ax0.set_yscale("log")
