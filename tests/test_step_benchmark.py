@@ -1,0 +1,35 @@
+"""benchmarks/step.py times two alternatives to the fast engine's step: they must train the
+same network the same way, or its table compares different work."""
+
+import importlib.util
+
+import pytest
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def step_benchmark():
+    spec = importlib.util.spec_from_file_location("step_benchmark", REPO / "benchmarks/step.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("activation", ["silu", "relu"])
+@pytest.mark.parametrize("batch", [8, 64])
+def test_scripted_and_two_thread_steps_train_as_the_engine_does(step_benchmark, activation, batch):
+    # each alternative's parameters after 10 steps on the same batches (raises if off)
+    assert step_benchmark.check(activation, batch) <= 1e-5
+
+
+def test_the_check_catches_a_step_that_differs(step_benchmark, monkeypatch):
+    # the scripted step with a learning rate of 0 leaves its parameters where they started
+    scripted = step_benchmark.scripted_step
+
+    def frozen(*args):
+        scripted(*args[:-4], 0.0, *args[-3:])
+
+    monkeypatch.setattr(step_benchmark, "scripted_step", frozen)
+    with pytest.raises(AssertionError, match="parameters differ"):
+        step_benchmark.check("silu", 8)
