@@ -12,6 +12,7 @@ from interp5d.data import (
     save_npz,
     split_indices,
     split_sizes,
+    validate_xy,
 )
 
 
@@ -86,7 +87,9 @@ def test_non_numeric_values(tmp_path, xy):
     df.to_csv(tmp_path / "n.csv", index=False)
     with pytest.raises(
         DataError,
-        match=r"n.csv: column 'c' has 1 non-numeric value\(s\), first 'oops' at data row 7",
+        # the 8th data row: row index 7, on the file's line 9 under its header
+        match=r"n.csv: column 'c' has 1 non-numeric value\(s\), first 'oops' at data row\(s\) 8 "
+        r"\(from 1, below the header\)",
     ):
         load_dataset(tmp_path / "n.csv")
 
@@ -105,6 +108,63 @@ def test_nonfinite_reported_or_dropped(tmp_path, xy):
         load_dataset(tmp_path / "bad.npz")
     ds = load_dataset(tmp_path / "bad.npz", drop_nonfinite=True)
     assert len(ds) == 48 and ds.meta["n_dropped_nonfinite"] == 2
+    # a CSV's cells by column name and data row, with how to drop them where one can
+    df = pd.DataFrame(X, columns=list("abcde")).assign(y=y)
+    df.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_dataset(tmp_path / "bad.csv")
+    assert "in X at data row(s) 4 (from 1, below the header) in column(s) 'c'" in str(err.value)
+    assert "in y at data row(s) 11" in str(err.value)
+    assert "--drop-nonfinite with `fit`" in str(err.value)
+
+
+def test_nonfinite_query_points_are_located_without_a_drop_hint(tmp_path, xy):
+    # every query row is owed a prediction: nothing offers to drop rows there
+    X, _ = xy
+    X = X.copy()
+    X[2, 4] = np.nan
+    pd.DataFrame(X, columns=list("abcde")).to_csv(tmp_path / "q.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_points(tmp_path / "q.csv", feature_columns=list("abcde"))
+    assert str(err.value).endswith(
+        "q.csv: 1 NaN/inf value(s) in X at data row(s) 3 (from 1, below the header) "
+        "in column(s) 'e'"
+    )
+    with pytest.raises(DataError) as err:
+        validate_xy(X, np.zeros(len(X)), "training data")
+    assert "drop" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        ("a,a,c,d,e,y", r"column name\(s\) \['a'\] appear more than once in the header"),
+        ("a, b, c, d, e, y", r"column name\(s\) \[' b', ' c', ' d', ' e', ' y'\] begin or end"),
+        ("a;b;c;d;e;y", r"one column, 'a;b;c;d;e;y': the file looks separated by ';'"),
+    ],
+)
+def test_csv_headers_a_user_would_not_mean_are_refused(tmp_path, xy, header, message):
+    X, y = xy
+    rows = "\n".join(",".join(f"{v:.6f}" for v in (*x, t)) for x, t in zip(X, y, strict=True))
+    if ";" in header:
+        rows = rows.replace(",", ";")
+    (tmp_path / "h.csv").write_text(f"{header}\n{rows}\n")
+    with pytest.raises(DataError, match=message):
+        load_dataset(tmp_path / "h.csv")
+    with pytest.raises(DataError, match=message):
+        load_points(tmp_path / "h.csv")
+
+
+def test_an_assumed_target_is_named_when_the_columns_do_not_fit(tmp_path, xy):
+    X, y = xy
+    df = pd.DataFrame(X, columns=list("abcde")).assign(heat=y, extra=1.0)
+    df.to_csv(tmp_path / "x.csv", index=False)
+    with pytest.raises(
+        DataError,
+        match=r"got 6 \(\['a', 'b', 'c', 'd', 'e', 'heat'\]\); name them with feature_columns; "
+        r"the target was taken to be 'extra' \(the last column left\)",
+    ):
+        load_dataset(tmp_path / "x.csv")
 
 
 def test_length_mismatch_missing_file_and_type(tmp_path, xy):

@@ -62,15 +62,29 @@ class Dataset:
         return pd.Series(self.y[idx], name=name)
 
 
-def _nonfinite_report(a: np.ndarray, name: str) -> str:
+DROP_HINT = (
+    "drop those rows with drop_nonfinite (the dataset's `drop_nonfinite: true` in the "
+    "config, --drop-nonfinite with `fit`)"
+)
+
+
+def row_numbers(rows: np.ndarray, csv_rows: bool) -> str:
+    """Rows as a reader finds them: a CSV's data rows counted from 1 below the header, an
+    array's rows by their index from 0."""
+    shown = ", ".join(str(r + 1 if csv_rows else r) for r in rows[:5])
+    shown += ", ..." if len(rows) > 5 else ""
+    return f"data row(s) {shown} (from 1, below the header)" if csv_rows else f"row(s) {shown}"
+
+
+def _nonfinite_report(a: np.ndarray, name: str, columns: list[str] | None, csv_rows: bool) -> str:
     bad = ~np.isfinite(a)
     rows = np.flatnonzero(bad.any(axis=1) if a.ndim == 2 else bad)
-    where = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
     extra = ""
     if a.ndim == 2:
         cols = np.flatnonzero(bad.any(axis=0))
-        extra = f" in column(s) {', '.join(str(c) for c in cols)}"
-    return f"{int(bad.sum())} NaN/inf value(s) in {name} at row(s) {where}{extra}"
+        named = [repr(columns[c]) if columns else str(c) for c in cols]
+        extra = f" in column(s) {', '.join(named)}"
+    return f"{int(bad.sum())} NaN/inf value(s) in {name} at {row_numbers(rows, csv_rows)}{extra}"
 
 
 def validate_xy(
@@ -79,11 +93,16 @@ def validate_xy(
     source: str,
     *,
     drop_nonfinite: bool = False,
+    drop_hint: str | None = None,
+    columns: list[str] | None = None,
+    csv_rows: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Check shapes, dtypes and finiteness; return float64 X, y and the kept row mask.
 
-    Raises DataError naming `source` and the problem. With drop_nonfinite, rows
-    holding NaN/inf are dropped instead (the mask says which were kept).
+    Raises DataError naming `source` and the problem (X's columns by `columns` when given,
+    rows as a CSV's data rows with csv_rows), with `drop_hint` where the caller can drop
+    rows. With drop_nonfinite, rows holding NaN/inf are dropped instead (the mask says which
+    were kept).
     """
     X, y = np.asarray(X), np.asarray(y)
     for name, a in (("X", X), ("y", y)):
@@ -104,15 +123,13 @@ def validate_xy(
     if not (np.isfinite(X).all() and np.isfinite(y).all()):
         keep = np.isfinite(X).all(axis=1) & np.isfinite(y)
         problems = [
-            _nonfinite_report(a, name)
+            _nonfinite_report(a, name, columns, csv_rows)
             for name, a in (("X", X), ("y", y))
             if not np.isfinite(a).all()
         ]
         if not drop_nonfinite:
-            raise DataError(
-                f"{source}: {'; '.join(problems)} "
-                "(pass drop_nonfinite=True / --drop-nonfinite to drop those rows)"
-            )
+            hint = f" ({drop_hint})" if drop_hint else ""
+            raise DataError(f"{source}: {'; '.join(problems)}{hint}")
         X, y = X[keep], y[keep]
     if len(y) == 0:
         raise DataError(f"{source}: no usable rows")
@@ -147,13 +164,47 @@ def _load_npz(path: Path) -> dict[str, Any]:
     return arrays
 
 
+def _header(path: Path) -> list[str]:
+    """The header row's names as written (pandas renames a repeated name 'a' to 'a.1')."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for row in csv.reader(fh):
+            if row:  # pandas skips blank lines before the header too
+                return row
+    return []
+
+
 def _csv_frame(path: Path):
+    """A CSV file's table, refusing a header a user would not mean: a repeated name, names
+    padded with spaces, or one column that holds another separator."""
     import pandas as pd
 
     try:
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: not a readable CSV file ({e})") from None
+    header = _header(path)
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise DataError(
+            f"{path}: column name(s) {repeated} appear more than once in the header; "
+            "each column needs a name of its own"
+        )
+    padded = [c for c in header if c != c.strip()]
+    if padded:
+        raise DataError(
+            f"{path}: column name(s) {padded} begin or end with spaces (a header written "
+            "'a, b' with spaces after the commas?); write the names without them"
+        )
+    if len(header) == 1:
+        seps = [sep for sep in (";", "\t", "|") if sep in header[0]]
+        if seps:
+            raise DataError(
+                f"{path}: one column, {header[0]!r}: the file looks separated by "
+                f"{seps[0]!r}, not by commas; save it comma-separated"
+            )
+    return frame
 
 
 def _numeric_columns(frame, columns: list[str], path: Path) -> np.ndarray:
@@ -168,7 +219,7 @@ def _numeric_columns(frame, columns: list[str], path: Path) -> np.ndarray:
             rows = np.flatnonzero(bad.to_numpy())
             raise DataError(
                 f"{path}: column {col!r} has {len(rows)} non-numeric value(s), "
-                f"first {raw.iloc[rows[0]]!r} at data row {rows[0]}"
+                f"first {raw.iloc[rows[0]]!r} at {row_numbers(rows[:1], csv_rows=True)}"
             )
         out[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
     return out
@@ -181,11 +232,17 @@ def _load_csv(
 ) -> dict[str, Any]:
     frame = _csv_frame(path)
     header = [str(c) for c in frame.columns]
+    assumed = ""
     if target_column is None:  # 'y' if there is one, else the last non-feature column
         rest = [c for c in header if c not in (feature_columns or [])]
         if not rest:
             raise DataError(f"{path}: no column is left for the target; columns: {header}")
         target_column = "y" if "y" in rest else rest[-1]
+        which = "the column named y" if target_column == "y" else "the last column left"
+        assumed = (
+            f"; the target was taken to be {target_column!r} ({which}): name it with "
+            "target_column (--target-column)"
+        )
     if target_column not in header:
         raise DataError(f"{path}: target column {target_column!r} not found; columns: {header}")
     if feature_columns is None:
@@ -199,6 +256,7 @@ def _load_csv(
         raise DataError(
             f"{path}: need exactly {N_FEATURES} feature columns, got "
             f"{len(feature_columns)} ({feature_columns}); name them with feature_columns"
+            f"{assumed}"
         )
     X = _numeric_columns(frame, feature_columns, path)
     y = _numeric_columns(frame, [target_column], path)[:, 0]
@@ -248,7 +306,15 @@ def load_dataset(
         raise DataError(
             f"{path}: unsupported file type {suffix!r}; use one of {SUPPORTED_SUFFIXES}"
         )
-    X, y, keep = validate_xy(raw["X"], raw["y"], str(path), drop_nonfinite=drop_nonfinite)
+    X, y, keep = validate_xy(
+        raw["X"],
+        raw["y"],
+        str(path),
+        drop_nonfinite=drop_nonfinite,
+        drop_hint=DROP_HINT,
+        columns=raw["meta"].get("feature_columns"),
+        csv_rows=suffix == ".csv",
+    )
     f = raw.get("f")
     if f is not None:
         f = np.asarray(f, dtype=np.float64)
@@ -323,7 +389,11 @@ def load_points(path: str | Path, *, feature_columns: list[str] | None = None) -
     else:
         raise DataError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
     X = np.asarray(X)
-    validate_xy(X, np.zeros(len(X)) if X.ndim == 2 else np.zeros(0), str(path))
+    y = np.zeros(len(X)) if X.ndim == 2 else np.zeros(0)
+    # no drop hint: a prediction is owed for every query row, so a bad row is the file's to fix
+    validate_xy(
+        X, y, str(path), columns=cols if suffix == ".csv" else None, csv_rows=suffix == ".csv"
+    )
     return X.astype(np.float64)
 
 
