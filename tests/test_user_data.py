@@ -174,6 +174,31 @@ def test_cli_fit_and_predict_round_trip(user_run, tmp_path):
     assert "--points" in helptext and "out_of_range" in helptext
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--threads", "0"], "argument --threads: must be >= 1, got 0"),
+        (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
+        (["--members", "two"], "argument --members: expected an integer, got 'two'"),
+        (["--out", "no/such/folder/m.pt"], "--out no/such/folder/m.pt: the folder"),
+    ],
+)
+def test_cli_refuses_bad_options_before_training(user_run, tmp_path, args, message):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow/scripts")}
+    base = ["fit", "--data", str(user_run / "mine.csv"), "--target-column", "target"]
+    base += ["--feature-columns", *"abcde"]
+    base += ["--out", str(tmp_path / "m.pt")]
+    res = subprocess.run(
+        [sys.executable, "-m", "interp5d", *base, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 2 and message in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "m.pt").exists()
+
+
 def test_changed_file_reruns_exactly_its_jobs(user_run):
     path = user_run / "mine.npz"
     original, st = path.read_bytes(), path.stat()
@@ -218,7 +243,7 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
         ),
         (
             lambda c: c["datasets"]["csvdata"].update(feature_columns=[*"abcd", "note"]),
-            "datasets.csvdata: mine.csv: column 'note' has 120 non-numeric value(s), first 'x' at data row 0",
+            "datasets.csvdata: mine.csv: column 'note' has 120 non-numeric value(s), first 'x' at data row(s) 1 (from 1, below the header)",
         ),
         (
             lambda c: c["datasets"]["csvdata"].update(target_column="z"),

@@ -14,15 +14,39 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 from .data import DataError, load_dataset, split_indices
 from .metrics import regression_metrics
 from .recipes import RECIPES
 
 
+def _count(minimum: int):
+    """An argparse type: an integer >= minimum (argparse names the option in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _writable(path: str, option: str) -> None:
+    """Refuse an output path whose folder does not exist, before any work."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise DataError(f"{option} {path}: the folder {folder} does not exist")
+
+
 def _fit(args: argparse.Namespace) -> int:
     from .interpolator import Interpolator
 
+    _writable(args.out, "--out")
     ds = load_dataset(
         args.data,
         feature_columns=args.feature_columns,
@@ -60,6 +84,8 @@ def _fit(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from .predict import predict_file
 
+    if args.out:
+        _writable(args.out, "--out")
     out = args.out or sys.stdout
     frame = predict_file(args.model, args.points, out)
     n_out = int(frame["out_of_range"].sum())
@@ -123,16 +149,18 @@ def parser() -> argparse.ArgumentParser:
         choices=sorted(RECIPES),
         help="training recipe: 'tuned' (default, trained well) or 'seed' (the seed study's)",
     )
-    fit.add_argument("--seed", type=int, default=42, help="seed of the split and initialisation")
+    fit.add_argument(
+        "--seed", type=_count(0), default=42, help="seed of the split and initialisation"
+    )
     fit.add_argument(
         "--members",
-        type=int,
+        type=_count(1),
         default=1,
         metavar="N",
         help="train an ensemble of N networks (seeds seed .. seed+N-1): its std then holds "
         "their spread beside the validation residual (default 1: the residual alone)",
     )
-    fit.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    fit.add_argument("--threads", type=_count(1), default=1, help="torch threads (default 1)")
     fit.add_argument(
         "--split",
         type=float,
