@@ -52,6 +52,8 @@ test-cluster: $(BIN)/.installed
 	tests/cluster/slurm_up.sh && \
 	SLURM_TEST_REQUIRED=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m cluster
 
+# The archived runs are read-only (results/archive): made writable first, or rm stops on them.
 clean:
+	if [ -d results/archive ]; then chmod -R u+w results/archive; fi
 	rm -rf results/* figures/* .snakemake report.html
 	touch results/.gitkeep figures/.gitkeep
