@@ -4,12 +4,15 @@ from pathlib import Path
 # the interp5d module, for the config check below (scripts find it on their own)
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
+from snakemake.utils import validate
+
 from interp5d.codegraph import closure
 from interp5d.config import (
     ConfigError,
     check_config,
     dataset_options,
     method_spec,
+    schema_problem,
     sources,
     split_fractions,
     synthetic_datasets,
@@ -19,6 +22,18 @@ from interp5d.data import split_sizes
 from interp5d.methods import method_module
 from interp5d.plots_names import FIGURE_NAMES
 from interp5d.roofline_sizes import roofline_shapes
+
+# a baseline switched on with no settings (`ols:` in YAML) takes its defaults
+if isinstance(config.get("baselines"), dict):
+    config["baselines"] = {k: v or {} for k, v in config["baselines"].items()}
+
+try:
+    validate(config, "../schemas/config.schema.yaml")  # and fills in the defaults
+except WorkflowError as e:
+    if e.__context__ is None:  # not a validation error: as it is
+        raise
+    # the key and the problem, not the schema and config that Snakemake's message prints
+    raise WorkflowError(f"invalid config: {schema_problem(e.__context__)}") from None
 
 try:
     check_config(config)

@@ -14,6 +14,18 @@ class ConfigError(ValueError):
     pass
 
 
+def schema_problem(error: Exception) -> str:
+    """One line for a JSON-schema validation error: the key's dotted path and the problem,
+    with the allowed keys where a key is unknown (jsonschema's own text goes on to print
+    the whole schema and config)."""
+    path = ".".join(str(p) for p in getattr(error, "absolute_path", []))
+    text = f"{path + ': ' if path else ''}{getattr(error, 'message', error)}"
+    schema = getattr(error, "schema", None)
+    if getattr(error, "validator", None) == "additionalProperties" and "properties" in schema:
+        text += f"; allowed: {', '.join(sorted(schema['properties']))}"
+    return text
+
+
 def split_fractions(config: dict[str, Any]) -> tuple[float, float, float]:
     s = config["split"]
     return (s["train"], s["val"], s["test"])
