@@ -237,6 +237,7 @@ def test_editing_module_code_reruns_exactly_its_users(tiny_run, module, expected
     [
         ({"sizes": [-5]}, "invalid config: sizes.0: -5 is less than the minimum of 1"),
         ({"functions": ["nope"]}, "functions.0: 'nope' is not one of"),
+        ({"functions": []}, "functions, datasets: both empty, so there is nothing to study"),
         ({"threads": 0}, "threads: 0 is less than the minimum of 1"),
         (
             {"typo_key": 1},

@@ -84,6 +84,11 @@ def check_config(config: dict[str, Any]) -> None:
     or malformed file stops the run before any job starts.
     """
     problems: list[str] = []
+    if not config["functions"] and not config.get("datasets"):
+        problems.append(
+            "functions, datasets: both empty, so there is nothing to study; name a function "
+            f"({', '.join(sorted(FUNCTIONS))}) or a dataset file"
+        )
     for fn in config["functions"]:
         if fn not in FUNCTIONS:
             problems.append(f"functions: unknown function {fn!r}; allowed: {sorted(FUNCTIONS)}")
