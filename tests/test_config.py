@@ -86,3 +86,24 @@ def test_every_config_key_is_described_in_config_readme():
         keys |= {method, *entry.get("properties", {})}
     missing = sorted(k for k in keys if f"`{k}`" not in text)
     assert not missing, f"config/README.md does not describe {missing}"
+
+
+def test_named_query_columns_for_an_unnamed_model_are_noted(config, tmp_path):
+    # a synthetic function's model has no feature names: a CSV's columns go in file order
+    pts = tmp_path / "p.csv"
+    pts.write_text("e,d,c,b,a\n0.1,0.2,0.3,0.4,0.5\n")
+    cfg = copy.deepcopy(config)
+    cfg["predictions"] = {
+        "p": {
+            "dataset": "synthetic5d",
+            "n": 1000,
+            "method": "tuned",
+            "seed": 42,
+            "points": str(pts),
+        }
+    }
+    assert check_config(cfg) == [
+        "predictions.p.points: the model of 'synthetic5d' has no feature names, so the file's "
+        "columns ['e', 'd', 'c', 'b', 'a'] are taken in that order"
+    ]
+    assert check_config(config) == []

@@ -4,6 +4,7 @@ from pathlib import Path
 # the interp5d module, for the config check below (scripts find it on their own)
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from interp5d.codegraph import closure
@@ -36,7 +37,8 @@ except WorkflowError as e:
     raise WorkflowError(f"invalid config: {schema_problem(e.__context__)}") from None
 
 try:
-    check_config(config)
+    for note in check_config(config):
+        logger.warning(f"note: {note}")
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
 

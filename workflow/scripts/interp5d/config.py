@@ -77,13 +77,15 @@ def method_spec(config: dict[str, Any], name: str) -> dict[str, Any]:
     raise KeyError(f"{name!r} is neither a recipe nor a baseline of this study")
 
 
-def check_config(config: dict[str, Any]) -> None:
-    """Raise ConfigError listing every problem, each naming its key and what is allowed.
+def check_config(config: dict[str, Any]) -> list[str]:
+    """Raise ConfigError listing every problem, each naming its key and what is allowed;
+    return notes on what is allowed but may surprise (to show as warnings).
 
     File datasets and query-point files are opened and validated here, so a missing
     or malformed file stops the run before any job starts.
     """
     problems: list[str] = []
+    notes: list[str] = []
     if not config["functions"] and not config.get("datasets"):
         problems.append(
             "functions, datasets: both empty, so there is nothing to study; name a function "
@@ -162,9 +164,16 @@ def check_config(config: dict[str, Any]) -> None:
         try:
             # a model of named features takes a CSV's columns by name: checked here, before
             # any job runs, against the dataset's features
-            names = feature_names.get(spec["dataset"]) if query_columns(spec["points"]) else None
+            given = query_columns(spec["points"])
+            names = feature_names.get(spec["dataset"]) if given else None
             load_points(spec["points"], feature_columns=names)
+            if given and names is None:
+                notes.append(
+                    f"{key}.points: the model of {spec['dataset']!r} has no feature names, so "
+                    f"the file's columns {given} are taken in that order"
+                )
         except DataError as e:
             problems.append(f"{key}.points: {e}")
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+    return notes
