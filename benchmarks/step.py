@@ -179,12 +179,18 @@ class Steps:
 
         go, done = threading.Event(), threading.Event()
 
+        failed: list[BaseException] = []
+
         def worker() -> None:
             while True:
                 go.wait()
                 go.clear()
-                half(1)
-                done.set()
+                try:
+                    half(1)
+                except BaseException as e:  # handed to the main thread, which waits on done
+                    failed.append(e)
+                finally:
+                    done.set()
 
         threading.Thread(target=worker, daemon=True).start()
 
@@ -194,6 +200,8 @@ class Steps:
             half(0)
             done.wait()
             done.clear()
+            if failed:
+                raise failed[0]
             # each half's gradient is its own mean: the batch's is their average
             torch.add(flats[0], flats[1], out=eng.flat_grad).mul_(0.5)
             eng.opt.step(1e-3)
@@ -224,9 +232,22 @@ def check(activation: str, batch: int, steps: int = 10) -> float:
     return worst
 
 
+def batch_size(text: str) -> int:
+    b = int(text)
+    if b < 2 or b % 2 or b > N_TRAIN:
+        raise argparse.ArgumentTypeError(f"need an even batch in [2, {N_TRAIN}], got {b}")
+    return b
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--batches", nargs="+", type=int, default=[8, 512, 1024, 2048, 4096])
+    ap.add_argument(
+        "--batches",
+        nargs="+",
+        type=batch_size,
+        default=[8, 512, 1024, 2048, 4096],
+        help=f"even numbers of rows, at most {N_TRAIN:,} (two equal halves of a batch)",
+    )
     ap.add_argument("--activations", nargs="+", default=["silu", "relu"])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--steps", type=int, default=300, help="steps per timing")

@@ -1,6 +1,7 @@
 """benchmarks/step.py times two alternatives to the fast engine's step: they must train the
 same network the same way, or its table compares different work."""
 
+import argparse
 import importlib.util
 
 import pytest
@@ -37,3 +38,10 @@ def test_the_check_catches_a_step_that_differs(step_benchmark, monkeypatch):
     monkeypatch.setattr(step_benchmark, "scripted_step", frozen)
     with pytest.raises(AssertionError, match="parameters differ"):
         step_benchmark.check("silu", 8)
+
+
+@pytest.mark.parametrize("text", ["9", "0", "7002"])
+def test_batches_split_into_two_equal_halves_within_the_data(step_benchmark, text):
+    # an odd batch has unequal halves (the second thread's workspace would not fit it)
+    with pytest.raises(argparse.ArgumentTypeError, match="need an even batch"):
+        step_benchmark.batch_size(text)
