@@ -114,7 +114,7 @@ def test_nonfinite_reported_or_dropped(tmp_path, xy):
     with pytest.raises(DataError) as err:
         load_dataset(tmp_path / "bad.csv")
     assert "in X at data row(s) 4 (from 1, below the header) in column(s) 'c'" in str(err.value)
-    assert "in y at data row(s) 11" in str(err.value)
+    assert "in the target 'y' at data row(s) 11" in str(err.value)
     assert "--drop-nonfinite with `fit`" in str(err.value)
 
 
@@ -153,6 +153,21 @@ def test_csv_headers_a_user_would_not_mean_are_refused(tmp_path, xy, header, mes
         load_dataset(tmp_path / "h.csv")
     with pytest.raises(DataError, match=message):
         load_points(tmp_path / "h.csv")
+
+
+def test_blank_first_lines_a_header_only_file_and_a_foreign_npz_meta(tmp_path, xy):
+    X, y = xy
+    rows = "\n".join(",".join(f"{v:.6f}" for v in (*x, t)) for x, t in zip(X, y, strict=True))
+    # pandas skips a blank (or blank-looking) line before the header: so does the header check
+    (tmp_path / "b.csv").write_text(f"   \na,b,c,d,e,y\n{rows}\n")
+    assert load_dataset(tmp_path / "b.csv").feature_names == list("abcde")
+    (tmp_path / "h.csv").write_text("a,b,c,d,e,y\n")
+    with pytest.raises(DataError, match=r"h.csv: no data rows"):
+        load_dataset(tmp_path / "h.csv")
+    # an .npz's own 'meta' array that is not our dict is left alone, not trusted
+    for meta in ("[1, 2]", "null", '"text"'):
+        np.savez(tmp_path / "m.npz", X=X, y=y, meta=np.array(meta))
+        assert load_dataset(tmp_path / "m.npz").feature_names is None
 
 
 def test_an_assumed_target_is_named_when_the_columns_do_not_fit(tmp_path, xy):

@@ -95,14 +95,15 @@ def validate_xy(
     drop_nonfinite: bool = False,
     drop_hint: str | None = None,
     columns: list[str] | None = None,
+    target: str | None = None,
     csv_rows: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Check shapes, dtypes and finiteness; return float64 X, y and the kept row mask.
 
-    Raises DataError naming `source` and the problem (X's columns by `columns` when given,
-    rows as a CSV's data rows with csv_rows), with `drop_hint` where the caller can drop
-    rows. With drop_nonfinite, rows holding NaN/inf are dropped instead (the mask says which
-    were kept).
+    Raises DataError naming `source` and the problem (X's columns by `columns` and y by
+    `target` when given, rows as a CSV's data rows with csv_rows), with `drop_hint` where
+    the caller can drop rows. With drop_nonfinite, rows holding NaN/inf are dropped instead
+    (the mask says which were kept).
     """
     X, y = np.asarray(X), np.asarray(y)
     for name, a in (("X", X), ("y", y)):
@@ -124,7 +125,7 @@ def validate_xy(
         keep = np.isfinite(X).all(axis=1) & np.isfinite(y)
         problems = [
             _nonfinite_report(a, name, columns, csv_rows)
-            for name, a in (("X", X), ("y", y))
+            for name, a in (("X", X), (f"the target {target!r}" if target else "y", y))
             if not np.isfinite(a).all()
         ]
         if not drop_nonfinite:
@@ -132,7 +133,7 @@ def validate_xy(
             raise DataError(f"{source}: {'; '.join(problems)}{hint}")
         X, y = X[keep], y[keep]
     if len(y) == 0:
-        raise DataError(f"{source}: no usable rows")
+        raise DataError(f"{source}: no usable rows" if len(keep) else f"{source}: no data rows")
     return X, y, keep
 
 
@@ -158,21 +159,21 @@ def _load_npz(path: Path) -> dict[str, Any]:
         raise DataError(f"{path}: missing array(s) {', '.join(missing)}; found {sorted(arrays)}")
     meta = arrays.pop("meta", None)
     try:
-        arrays["meta"] = json.loads(str(meta)) if meta is not None else {}
+        parsed = json.loads(str(meta)) if meta is not None else {}
     except json.JSONDecodeError:
-        arrays["meta"] = {}  # a user's own 'meta' array: not ours to interpret
+        parsed = {}
+    # a user's own 'meta' array (not a dict, or not ours) is not ours to interpret
+    arrays["meta"] = parsed if isinstance(parsed, dict) else {}
     return arrays
 
 
 def _header(path: Path) -> list[str]:
-    """The header row's names as written (pandas renames a repeated name 'a' to 'a.1')."""
-    import csv
+    """The header row's names as written (pandas renames a repeated name 'a' to 'a.1'),
+    read by the same parser, so blank lines, quotes and a BOM are treated alike."""
+    import pandas as pd
 
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        for row in csv.reader(fh):
-            if row:  # pandas skips blank lines before the header too
-                return row
-    return []
+    row = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return [str(c) for c in row.iloc[0]] if len(row) else []
 
 
 def _csv_frame(path: Path):
@@ -312,7 +313,8 @@ def load_dataset(
         str(path),
         drop_nonfinite=drop_nonfinite,
         drop_hint=DROP_HINT,
-        columns=raw["meta"].get("feature_columns"),
+        columns=raw["meta"].get("feature_columns") if suffix == ".csv" else None,
+        target=raw["meta"].get("target_column") if suffix == ".csv" else None,
         csv_rows=suffix == ".csv",
     )
     f = raw.get("f")
