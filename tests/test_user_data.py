@@ -181,6 +181,7 @@ def test_cli_fit_and_predict_round_trip(user_run, tmp_path):
         (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
         (["--members", "two"], "argument --members: expected an integer, got 'two'"),
         (["--out", "no/such/folder/m.pt"], "--out no/such/folder/m.pt: the folder"),
+        (["--out", "."], "--out .: is a folder; give a file name"),
     ],
 )
 def test_cli_refuses_bad_options_before_training(user_run, tmp_path, args, message):

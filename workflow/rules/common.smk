@@ -1,6 +1,8 @@
 import sys
 from pathlib import Path
 
+import jsonschema
+
 # the interp5d module, for the config check below (scripts find it on their own)
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
@@ -31,7 +33,8 @@ if isinstance(config.get("baselines"), dict):
 try:
     validate(config, "../schemas/config.schema.yaml")  # and fills in the defaults
 except WorkflowError as e:
-    if e.__context__ is None:  # not a validation error: as it is
+    # only a schema violation is the config's fault: anything else as it is
+    if not isinstance(e.__context__, jsonschema.ValidationError):
         raise
     # the key and the problem, not the schema and config that Snakemake's message prints
     raise WorkflowError(f"invalid config: {schema_problem(e.__context__)}") from None

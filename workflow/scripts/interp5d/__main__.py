@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,10 +38,14 @@ def _count(minimum: int):
 
 
 def _writable(path: str, option: str) -> None:
-    """Refuse an output path whose folder does not exist, before any work."""
+    """Refuse an output path that cannot be written, before any work."""
     folder = Path(path).resolve().parent
+    if Path(path).is_dir():
+        raise DataError(f"{option} {path}: is a folder; give a file name")
     if not folder.is_dir():
         raise DataError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise DataError(f"{option} {path}: the folder {folder} is not writable")
 
 
 def _fit(args: argparse.Namespace) -> int:
