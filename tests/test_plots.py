@@ -4,6 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from interp5d.plots import MISS_ROW, time_to_quality, time_to_quality_figure
+from matplotlib.text import Annotation
 
 TARGETS = {"ceiling-0.01": 0.98, "ceiling-0.001": 0.989}
 
@@ -40,6 +41,11 @@ def axes_fraction(ax, y: float) -> float:
     return (np.log10(y) - np.log10(lo)) / (np.log10(hi) - np.log10(lo))
 
 
+def notes(ax) -> list[str]:
+    """The panel's texts but the k/n annotations of its crosses."""
+    return [t.get_text() for t in ax.texts if not isinstance(t, Annotation)]
+
+
 def crosses(ax) -> list:
     return [line for line in ax.get_lines() if line.get_marker() == "x"]
 
@@ -64,11 +70,17 @@ def test_time_to_quality_shares_one_scale_per_dataset_and_keeps_misses_below_the
         # b's two sizes as crosses, in axes coordinates inside the band
         assert [c.get_ydata()[0] for c in crosses(ax)] == [0.02 + MISS_ROW * 0.3] * 2
         assert ax.get_legend() is not None
+    # the band's key names b, which no legend lists, at the right of the row
+    assert notes(reached[-1]) == ["b"]
+    assert notes(missed[-1]) == [
+        "no method reached this target\nat any size",
+        "a",
+    ]
     # nothing reached: no log scale to fake, a note in each panel, no empty legend
     for ax in missed:
         assert ax.get_yscale() == "linear"
         assert len(crosses(ax)) == 2
-        assert any("no method reached" in t.get_text() for t in ax.texts)
+        assert any("no method reached" in t for t in notes(ax))
         assert ax.get_legend() is None
     plt.close(fig)
 

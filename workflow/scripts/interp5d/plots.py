@@ -272,7 +272,7 @@ def time_to_quality_figure(stats: pd.DataFrame):
     (one y scale across its targets, so that stricter targets read as higher), one panel per
     target, one line per method. Where fewer than half the runs reached a target there is
     no point: a cross in the method's colour in the band below the data says how many did,
-    stacked by method so that they do not overlap."""
+    one row of the band per method, named at the right of the figure's row."""
     datasets = sorted(stats["dataset"].unique())
     per_ds = {
         ds: list(dict.fromkeys(stats[stats["dataset"] == ds].sort_values("target_r2")["target"]))
@@ -332,6 +332,17 @@ def time_to_quality_figure(stats: pd.DataFrame):
             ax.set_title(f"{ds}: {target} (val R² {tdf['target_r2'].mean():.4f})", fontsize=9)
             ax.grid(True, which="both", alpha=0.3)
             _legend(ax, fontsize=7, loc="upper left")
+        last = axes[i, len(per_ds[ds]) - 1]
+        for k, method in enumerate(missing):  # the band's key, right of the row
+            last.text(
+                1.09,  # past the notes of the last size
+                0.02 + MISS_ROW * (k + 0.3),
+                method,
+                transform=last.transAxes,
+                color=colours[method],
+                fontsize=7,
+                va="center",
+            )
         ax0 = axes[i, 0]
         if len(reached):  # the row shares one y axis: set its scale once
             ax0.set_yscale("log")
