@@ -16,6 +16,11 @@ from interp5d.data import (
 )
 
 
+def csv_rows(X, y) -> str:
+    """The data rows of a CSV of X's columns then y, without a header."""
+    return "\n".join(",".join(f"{v:.6f}" for v in (*x, t)) for x, t in zip(X, y, strict=True))
+
+
 @pytest.fixture
 def xy():
     rng = np.random.default_rng(0)
@@ -145,7 +150,7 @@ def test_nonfinite_query_points_are_located_without_a_drop_hint(tmp_path, xy):
 )
 def test_csv_headers_a_user_would_not_mean_are_refused(tmp_path, xy, header, message):
     X, y = xy
-    rows = "\n".join(",".join(f"{v:.6f}" for v in (*x, t)) for x, t in zip(X, y, strict=True))
+    rows = csv_rows(X, y)
     if ";" in header:
         rows = rows.replace(",", ";")
     (tmp_path / "h.csv").write_text(f"{header}\n{rows}\n")
@@ -157,7 +162,7 @@ def test_csv_headers_a_user_would_not_mean_are_refused(tmp_path, xy, header, mes
 
 def test_blank_first_lines_a_header_only_file_and_a_foreign_npz_meta(tmp_path, xy):
     X, y = xy
-    rows = "\n".join(",".join(f"{v:.6f}" for v in (*x, t)) for x, t in zip(X, y, strict=True))
+    rows = csv_rows(X, y)
     # pandas skips a blank (or blank-looking) line before the header: so does the header check
     (tmp_path / "b.csv").write_text(f"   \na,b,c,d,e,y\n{rows}\n")
     assert load_dataset(tmp_path / "b.csv").feature_names == list("abcde")

@@ -242,6 +242,12 @@ def _save(fig, out: str | Path, dpi: int, title: str) -> None:
 MISS_ROW = 0.05  # axes fraction between the stacked crosses of methods that missed
 
 
+def _miss_y(k: int) -> float:
+    """Axes height of the k-th row of the band of misses (the band is _miss_y(K) - 0.3 high
+    for K methods that missed)."""
+    return 0.02 + MISS_ROW * (k + 0.3)
+
+
 def _log_limits(values: np.ndarray, band: float, top: float = 0.8) -> tuple[float, float]:
     """y limits of a log axis that put `values` between axes fractions `band` and `top`,
     spanning at least a factor of 3 so that it carries ticks; above `top` is the legend's."""
@@ -291,7 +297,7 @@ def time_to_quality_figure(stats: pd.DataFrame):
     for i, ds in enumerate(datasets):
         ddf = stats[stats["dataset"] == ds]
         missing = sorted(ddf.loc[ddf["median_s"].isna(), "method"].unique())
-        band = 0.02 + MISS_ROW * len(missing)
+        band = _miss_y(len(missing)) - 0.3 * MISS_ROW
         reached = ddf["median_s"].dropna().to_numpy()
         for j in range(ncols):
             ax = axes[i, j]
@@ -311,7 +317,7 @@ def time_to_quality_figure(stats: pd.DataFrame):
                     )
                 for _, row in mdf[mdf["median_s"].isna()].iterrows():
                     text = f"{int(row['n_reached'])}/{int(row['n_runs'])}"
-                    y = 0.02 + MISS_ROW * (missing.index(method) + 0.3)  # its row in the band
+                    y = _miss_y(missing.index(method))
                     _mark_at_bottom(ax, row["n_samples"], text, colours[method], colours[method], y)
             if missing:  # the band of crosses, shaded so it does not read as data
                 ax.add_patch(
@@ -336,7 +342,7 @@ def time_to_quality_figure(stats: pd.DataFrame):
         for k, method in enumerate(missing):  # the band's key, right of the row
             last.text(
                 1.09,  # past the notes of the last size
-                0.02 + MISS_ROW * (k + 0.3),
+                _miss_y(k),
                 method,
                 transform=last.transAxes,
                 color=colours[method],
