@@ -4,7 +4,8 @@ One recipe, the same data (synthetic5d, the 70% training split of n rows), one t
 
 1. dataloader: a tutorial PyTorch loop: DataLoader(TensorDataset, shuffle=True), the
    nn.Module's forward, loss.backward(), torch.optim.Adam with the recipe's per-step
-   learning rate and weight decay, a per-step loss.item(), validation as the recipe says.
+   learning rate and weight decay, a per-step loss.item(), validation as the recipe says
+   (of AveragedModel's moving average of the weights when the recipe has one).
 2. autograd: interp5d's loop with `engine: autograd`: the same forward, backward and Adam,
    but batches gathered from in-memory tensors into one buffer and one host sync per epoch.
 3. fast: `engine: fast`, the default: a hand-written backward pass into buffers made once
@@ -36,6 +37,7 @@ from interp5d.model import build_mlp
 from interp5d.provenance import cpu_model
 from interp5d.recipes import Recipe
 from interp5d.train import LoopPlan, LRSchedule
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, TensorDataset
 
 
@@ -57,6 +59,12 @@ def dataloader_loop(Xt, yt, Xv, yv, recipe: Recipe, seed: int):
         weight_decay=recipe.weight_decay + recipe.weight_decay_n / len(Xt),
     )
     lr_at = LRSchedule(recipe, plan.steps, plan.total_steps)
+    avg = (
+        AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema_decay))
+        if recipe.ema_decay
+        else None
+    )
+    evaluated = model if avg is None else avg.module  # validated, kept and returned
     loss_fn = torch.nn.MSELoss()
     best, best_val, step = None, math.inf, 0
     t0 = time.perf_counter()
@@ -71,17 +79,19 @@ def dataloader_loop(Xt, yt, Xv, yv, recipe: Recipe, seed: int):
             loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
+            if avg is not None:
+                avg.update_parameters(model)
             running += loss.item() * len(xb)
             step += 1
         if epoch % recipe.val_every == 0 or epoch == plan.epochs:
             with torch.no_grad():
-                val = loss_fn(model(Xv), yv).item()
+                val = loss_fn(evaluated(Xv), yv).item()
             if val < best_val:
                 best_val = val
-                best = {k: v.clone() for k, v in model.state_dict().items()}
+                best = {k: v.clone() for k, v in evaluated.state_dict().items()}
     if recipe.restore_best and best is not None:
-        model.load_state_dict(best)
-    return model, time.perf_counter() - t0
+        evaluated.load_state_dict(best)
+    return evaluated, time.perf_counter() - t0
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 For the `tuned` network ([5, 64, 32, 1]) with SiLU and with ReLU, at several batch sizes, in
 one process and one torch thread unless said:
 
-1. step: the fast engine's step (forward, hand-written backward, fused Adam) on a batch;
+1. step: the fast engine's step (forward, hand-written backward, fused Adam, the moving
+   average of the weights) on a batch;
 2. products: the same step's matrix products alone (`roofline.step_matmuls`, the roofline's
    own measure); products / step is the best efficiency against the roofline that step allows;
 3. script: the whole step as one TorchScript function (`torch.jit.script`, deprecated in
@@ -58,13 +59,15 @@ def scripted_step(
     sq: torch.Tensor,
     adam: list[list[torch.Tensor]],
     one: torch.Tensor,
+    avg: torch.Tensor,
+    avg_weight: float,
     lr: float,
     beta2: float,
     weight_decay: float,
     silu: bool,
 ) -> None:
-    """fast_engine's forward_backward and FusedAdam.step, kernel for kernel, for SiLU or
-    ReLU; adam = [[params], [grads], [m], [v], [t]]."""
+    """fast_engine's forward_backward, FusedAdam.step and average, kernel for kernel, for
+    SiLU or ReLU; adam = [[params], [grads], [m], [v], [t]]."""
     h = x
     for i in range(len(acts)):
         a = acts[i]
@@ -105,6 +108,7 @@ def scripted_step(
         amsgrad=False,
         maximize=False,
     )
+    avg.lerp_(adam[0][0], avg_weight)
 
 
 def engine(activation: str, batch: int) -> FastEngine:
@@ -157,10 +161,15 @@ class Steps:
         args = [bt.x_ones_t, *v.outputs_t], bt.y, eng.layers.blocks, eng.layers.weights
         rest = eng.grads, v.acts, saved, v.outputs, v.grads, v.out, v.sq, adam, opt.one
         silu = self.activation == "silu"
+        first = [True]  # the average's first update copies the weights, as the engine's
 
         def step() -> None:
             self.next_batch()
-            scripted_step(bt.x_ones, *args, *rest, 1e-3, opt.beta2, opt.weight_decay, silu)
+            w = 1.0 if first[0] else 1.0 - eng.ema_decay
+            first[0] = False
+            scripted_step(
+                bt.x_ones, *args, *rest, eng.avg, w, 1e-3, opt.beta2, opt.weight_decay, silu
+            )
 
         return eng, step
 
@@ -205,6 +214,7 @@ class Steps:
             # each half's gradient is its own mean: the batch's is their average
             torch.add(flats[0], flats[1], out=eng.flat_grad).mul_(0.5)
             eng.opt.step(1e-3)
+            eng.average()
 
         return eng, step
 
@@ -224,11 +234,14 @@ def check(activation: str, batch: int, steps: int = 10) -> float:
         for _, step in alts:
             step()
     for eng, _ in alts:
-        diff = (eng.flat - ref[0].flat).abs().max().item()
-        scale = ref[0].flat.abs().max().item()
-        if not diff <= 1e-4 * scale:
-            raise AssertionError(f"{activation}, batch {batch}: parameters differ by {diff:.3g}")
-        worst = max(worst, diff)
+        for kept in ("flat", "avg"):  # the weights and their moving average
+            diff = (getattr(eng, kept) - getattr(ref[0], kept)).abs().max().item()
+            scale = getattr(ref[0], kept).abs().max().item()
+            if not diff <= 1e-4 * scale:
+                raise AssertionError(
+                    f"{activation}, batch {batch}: {kept} parameters differ by {diff:.3g}"
+                )
+            worst = max(worst, diff)
     return worst
 
 

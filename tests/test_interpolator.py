@@ -241,11 +241,14 @@ def test_fused_adam_matches_torch_adam():
     torch.testing.assert_close(grad, g)  # the gradient is read, not changed
 
 
-def test_engines_end_with_the_same_weights(data):
-    # the fast engine (hand-written backward, buffers, fused Adam) and the plain one
-    # (nn.Module, loss.backward(), torch.optim.Adam) on one recipe: a short last batch
-    # (400 rows in batches of 64), warm-up then cosine, both kinds of weight decay, and
-    # the best validation epoch's weights restored
+# with a moving average, a rate high enough that its best validation is not the last
+@pytest.mark.parametrize("average", [{}, {"ema_decay": 0.5, "lr": 0.2, "min_lr": 0.18}])
+def test_engines_end_with_the_same_weights(data, average):
+    # the fast engine (hand-written backward, buffers, fused Adam, its own moving average)
+    # and the plain one (nn.Module, loss.backward(), torch.optim.Adam, AveragedModel) on
+    # one recipe: a short last batch (400 rows in batches of 64), warm-up then cosine, both
+    # kinds of weight decay, and the best validation epoch's weights restored (of the
+    # average when there is one: it is what is validated)
     Xtr, ytr, Xva, yva, Xte, _ = data
     recipe = {
         "epochs": 12,
@@ -259,6 +262,7 @@ def test_engines_end_with_the_same_weights(data):
         "weight_decay_n": 0.3,
         "val_every": 1,
         "restore_best": True,
+        **average,
     }
     fast, plain = (
         Interpolator({**recipe, "engine": e}, seed=5).fit(Xtr, ytr, Xva, yva)
@@ -271,6 +275,9 @@ def test_engines_end_with_the_same_weights(data):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
     np.testing.assert_allclose(fast.history_["train_loss"], plain.history_["train_loss"], rtol=1e-4)
     np.testing.assert_allclose(fast.predict(Xte), plain.predict(Xte), rtol=1e-4, atol=1e-5)
+    if average:  # the average is what came back, not the iterate
+        iterate = Interpolator({**recipe, "ema_decay": 0.0}, seed=5).fit(Xtr, ytr, Xva, yva)
+        assert np.abs(iterate.predict(Xte) - fast.predict(Xte)).max() > 1e-3
 
 
 def test_scikit_learn_model_selection_tools(data):

@@ -40,6 +40,18 @@ def test_the_check_catches_a_step_that_differs(step_benchmark, monkeypatch):
         step_benchmark.check("silu", 8)
 
 
+def test_the_check_catches_an_average_left_behind(step_benchmark, monkeypatch):
+    # the scripted step trains as the engine does but never moves the weights' average
+    scripted = step_benchmark.scripted_step
+
+    def unaveraged(*args):
+        scripted(*args[:-5], 0.0, *args[-4:])
+
+    monkeypatch.setattr(step_benchmark, "scripted_step", unaveraged)
+    with pytest.raises(AssertionError, match="avg parameters differ"):
+        step_benchmark.check("silu", 8)
+
+
 @pytest.mark.parametrize("text", ["9", "0", "7002"])
 def test_batches_split_into_two_equal_halves_within_the_data(step_benchmark, text):
     # an odd batch has unequal halves (the second thread's workspace would not fit it)

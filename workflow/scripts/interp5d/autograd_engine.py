@@ -1,5 +1,6 @@
 """The plain engine: the same recipe trained through ordinary PyTorch (the nn.Module's
-forward, loss.backward(), torch.optim.Adam). It is the reference the fast engine is tested
+forward, loss.backward(), torch.optim.Adam, swa_utils.AveragedModel for a moving average of
+the weights). It is the reference the fast engine is tested
 against, and the middle step of the loop ablation (benchmarks/ablation.py)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .fast_engine import VAL_CHUNK
 from .recipes import Recipe
@@ -30,7 +32,15 @@ class AutogradEngine:
             weight_decay=recipe.weight_decay + recipe.weight_decay_n / n_train,
         )
         self.sse = torch.zeros(())  # summed on the device: no host sync per step
-        self.best = [p.detach().clone() for p in self.params] if keep_best else None
+        self.avg = (
+            AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema_decay))
+            if recipe.ema_decay
+            else None
+        )
+        # the module validated, kept and returned: the model, or its moving average
+        self.eval_model = model if self.avg is None else self.avg.module
+        self.eval_params = list(self.eval_model.parameters())
+        self.best = [p.detach().clone() for p in self.eval_params] if keep_best else None
 
     def nbytes(self) -> None:
         return None  # autograd allocates as it goes: nothing to count beforehand
@@ -39,7 +49,12 @@ class AutogradEngine:
         pass  # trains the model's own parameters
 
     def store(self, model: nn.Module) -> None:
-        pass
+        """Copy the weights validated into `model` (the trained one at the end, or a copy)."""
+        if model is self.eval_model:
+            return  # no average: they are the model's own
+        with torch.no_grad():
+            for p, a in zip(model.parameters(), self.eval_params, strict=True):
+                p.copy_(a)
 
     def step(self, batch: Batch, lr: float) -> None:
         """One Adam step on a batch."""
@@ -50,6 +65,8 @@ class AutogradEngine:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
+        if self.avg is not None:
+            self.avg.update_parameters(self.model)
         self.sse += err.detach().pow(2).sum()
 
     def take_train_sse(self) -> float:
@@ -62,18 +79,18 @@ class AutogradEngine:
         with torch.no_grad():
             for i in range(0, len(val), VAL_CHUNK):
                 rows = val[i : i + VAL_CHUNK]
-                sse += (self.model(rows[:, :-2]) - rows[:, -1:]).pow(2).sum().item()
+                sse += (self.eval_model(rows[:, :-2]) - rows[:, -1:]).pow(2).sum().item()
         return sse / len(val)
 
     def keep_best(self) -> None:
         with torch.no_grad():
-            for b, p in zip(self.best, self.params, strict=True):
+            for b, p in zip(self.best, self.eval_params, strict=True):
                 b.copy_(p)
 
     def restore_best(self) -> None:
         with torch.no_grad():
-            for b, p in zip(self.best, self.params, strict=True):
+            for b, p in zip(self.best, self.eval_params, strict=True):
                 p.copy_(b)
 
     def finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self.params)
+        return all(bool(torch.isfinite(p).all()) for p in self.eval_params)

@@ -204,6 +204,12 @@ class FastEngine:
         self.layers = Layers.of(self.flat, widths)
         self.grads = layer_blocks(self.flat_grad, widths)
         self.opt = FusedAdam(self.flat, self.flat_grad, recipe, n_train)
+        # the weights validated, kept and returned: the iterate, or its moving average
+        self.ema_decay = recipe.ema_decay
+        self.avg = torch.empty(self.flat.shape, device=device) if self.ema_decay else None
+        self.weights = self.flat if self.avg is None else self.avg
+        self.eval_layers = self.layers if self.avg is None else Layers.of(self.avg, widths)
+        self._averaged = False
         self.work = Workspace(batch_rows, widths, self.act, backward=True, device=device)
         self.val_work = (
             Workspace(min(val_rows, VAL_CHUNK), widths, self.act, backward=False, device=device)
@@ -214,11 +220,11 @@ class FastEngine:
         self._inputs_t: dict[int, list[torch.Tensor]] = {}  # per batch: made once
 
     def nbytes(self) -> dict[str, int]:
-        """Bytes of what the engine holds: parameters with gradient, Adam's moments and the
-        best-weights copy; one batch's workspace; one validation chunk's workspace."""
+        """Bytes of what the engine holds: parameters with gradient, Adam's moments, the
+        moving average and the best-weights copy; one batch's workspace; one validation
+        chunk's workspace."""
         params = [self.flat, self.flat_grad, self.opt.m, self.opt.v, self.opt.t]
-        if self.best is not None:
-            params.append(self.best)
+        params += [t for t in (self.avg, self.best) if t is not None]
         val = self.val_work.buffers() if self.val_work is not None else []
         return {
             "params": sum(t.nbytes for t in params),
@@ -228,9 +234,12 @@ class FastEngine:
 
     def load(self, model: nn.Module) -> None:
         copy_weights(model, self.layers.blocks, to_model=False)
+        if self.avg is not None:
+            self.avg.copy_(self.flat)  # defined before the first step too
+            self._averaged = False
 
     def store(self, model: nn.Module) -> None:
-        copy_weights(model, self.layers.blocks, to_model=True)
+        copy_weights(model, self.eval_layers.blocks, to_model=True)
 
     def step(self, batch: Batch, lr: float) -> None:
         """One Adam step on a batch."""
@@ -240,6 +249,14 @@ class FastEngine:
             inputs_t = self._inputs_t[id(batch)] = [batch.x_ones_t, *views.outputs_t]
         forward_backward(self.layers, self.grads, self.act, views, batch.x_ones, inputs_t, batch.y)
         self.opt.step(lr)
+        if self.avg is not None:
+            self.average()
+
+    def average(self) -> None:
+        """Move the moving average 1 - decay of the way to the weights; the first update
+        copies them (a weight of 1), as torch.optim.swa_utils.AveragedModel does."""
+        self.avg.lerp_(self.flat, 1.0 - self.ema_decay if self._averaged else 1.0)
+        self._averaged = True
 
     def take_train_sse(self) -> float:
         """Sum of the squared errors since the last call (one host sync)."""
@@ -252,16 +269,17 @@ class FastEngine:
         with torch.inference_mode():
             for i in range(0, len(val), VAL_CHUNK):
                 rows = val[i : i + VAL_CHUNK]
-                error(self.layers, self.act, work.views(len(rows)), rows[:, :-1], rows[:, -1:])
+                error(self.eval_layers, self.act, work.views(len(rows)), rows[:, :-1], rows[:, -1:])
             mse = (work.sq.sum() / len(val)).item()
             work.sq.zero_()
         return mse
 
     def keep_best(self) -> None:
-        self.best.copy_(self.flat)
+        self.best.copy_(self.weights)
 
     def restore_best(self) -> None:
-        self.flat.copy_(self.best)
+        self.weights.copy_(self.best)
 
     def finite(self) -> bool:
-        return bool(torch.isfinite(self.flat).all())
+        # the average follows the iterate at every step: a non-finite one makes it so too
+        return bool(torch.isfinite(self.weights).all())

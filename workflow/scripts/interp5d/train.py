@@ -207,8 +207,9 @@ def fit_model(
     status, diverged_epoch, epoch, step, rows_trained = "ok", None, 0, 0, 0
 
     def snapshot():
-        engine.store(model)
+        # into a copy: the plain engine's model is the one it trains
         frozen = copy.deepcopy(model)
+        engine.store(frozen)
         return lambda X: predict_rows(frozen, X)
 
     start = last_log = time.perf_counter()
