@@ -116,6 +116,7 @@ def engine(activation: str, batch: int) -> FastEngine:
     recipe = replace(get_recipe("tuned"), activation=activation)
     eng = FastEngine(WIDTHS, recipe, N_TRAIN, batch, 0, False, "cpu")
     torch.nn.init.normal_(eng.flat, 0.0, 0.3, generator=torch.Generator().manual_seed(0))
+    eng.avg.copy_(eng.flat)  # as load() does: the scripted step's first update is a lerp
     return eng
 
 
@@ -161,7 +162,7 @@ class Steps:
         args = [bt.x_ones_t, *v.outputs_t], bt.y, eng.layers.blocks, eng.layers.weights
         rest = eng.grads, v.acts, saved, v.outputs, v.grads, v.out, v.sq, adam, opt.one
         silu = self.activation == "silu"
-        first = [True]  # the average's first update copies the weights, as the engine's
+        first = [True]  # the first update copies the weights (from a finite start), as the engine
 
         def step() -> None:
             self.next_batch()

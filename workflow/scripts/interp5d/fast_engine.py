@@ -254,9 +254,12 @@ class FastEngine:
 
     def average(self) -> None:
         """Move the moving average 1 - decay of the way to the weights; the first update
-        copies them (a weight of 1), as torch.optim.swa_utils.AveragedModel does."""
-        self.avg.lerp_(self.flat, 1.0 - self.ema_decay if self._averaged else 1.0)
-        self._averaged = True
+        copies them, as torch.optim.swa_utils.AveragedModel does."""
+        if self._averaged:
+            self.avg.lerp_(self.flat, 1.0 - self.ema_decay)
+        else:
+            self.avg.copy_(self.flat)  # not a lerp of weight 1: (end - avg) * 0 keeps a NaN
+            self._averaged = True
 
     def take_train_sse(self) -> float:
         """Sum of the squared errors since the last call (one host sync)."""
