@@ -28,27 +28,20 @@ def test_scripted_and_two_thread_steps_train_as_the_engine_does(step_benchmark, 
     assert step_benchmark.check(activation, batch) <= 1e-5
 
 
-def test_the_check_catches_a_step_that_differs(step_benchmark, monkeypatch):
-    # the scripted step with a learning rate of 0 leaves its parameters where they started
+# the scripted step's arguments end (..., avg, avg_weight, lr, beta2, weight_decay, silu):
+# zero the learning rate (its parameters stay where they started) or the average's weight
+# (it trains as the engine does but never moves the weights' average)
+@pytest.mark.parametrize(("zeroed", "kept"), [(-4, "flat"), (-5, "avg")])
+def test_the_check_catches_a_step_that_differs(step_benchmark, monkeypatch, zeroed, kept):
     scripted = step_benchmark.scripted_step
 
-    def frozen(*args):
-        scripted(*args[:-4], 0.0, *args[-3:])
+    def broken(*args):
+        args = list(args)
+        args[zeroed] = 0.0
+        scripted(*args)
 
-    monkeypatch.setattr(step_benchmark, "scripted_step", frozen)
-    with pytest.raises(AssertionError, match="parameters differ"):
-        step_benchmark.check("silu", 8)
-
-
-def test_the_check_catches_an_average_left_behind(step_benchmark, monkeypatch):
-    # the scripted step trains as the engine does but never moves the weights' average
-    scripted = step_benchmark.scripted_step
-
-    def unaveraged(*args):
-        scripted(*args[:-5], 0.0, *args[-4:])
-
-    monkeypatch.setattr(step_benchmark, "scripted_step", unaveraged)
-    with pytest.raises(AssertionError, match="avg parameters differ"):
+    monkeypatch.setattr(step_benchmark, "scripted_step", broken)
+    with pytest.raises(AssertionError, match=f"{kept} parameters differ"):
         step_benchmark.check("silu", 8)
 
 
