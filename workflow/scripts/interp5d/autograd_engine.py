@@ -1,7 +1,7 @@
 """The plain engine: the same recipe trained through ordinary PyTorch (the nn.Module's
 forward, loss.backward(), torch.optim.Adam, swa_utils.AveragedModel for a moving average of
-the weights). It is the reference the fast engine is tested
-against, and the middle step of the loop ablation (benchmarks/ablation.py)."""
+the weights). It is the reference the fast engine is tested against, and the middle step of
+the loop ablation (benchmarks/ablation.py)."""
 
 from __future__ import annotations
 
