@@ -1,20 +1,14 @@
 """benchmarks/average.py compares validating the weights' moving average with validating the
 weights themselves: its record of when each level was reached must be the monitor's."""
 
-import importlib.util
-
 import pytest
 
-from .conftest import REPO
+from .conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def average_benchmark():
-    path = REPO / "benchmarks/average.py"
-    spec = importlib.util.spec_from_file_location("average_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("average")
 
 
 def test_levels_reached_counted_in_validations_and_the_variants_differ(average_benchmark):

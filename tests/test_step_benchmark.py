@@ -2,11 +2,10 @@
 same network the same way, or its table compares different work."""
 
 import argparse
-import importlib.util
 
 import pytest
 
-from .conftest import REPO
+from .conftest import load_benchmark
 
 # the benchmark measures TorchScript because it is an obvious way round the step's fixed
 # cost; that torch 2.13 deprecates it is said in its docstring, not news to each test run
@@ -15,10 +14,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated
 
 @pytest.fixture(scope="module")
 def step_benchmark():
-    spec = importlib.util.spec_from_file_location("step_benchmark", REPO / "benchmarks/step.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("step")
 
 
 @pytest.mark.parametrize("activation", ["silu", "relu"])
