@@ -51,7 +51,7 @@ def dataloader_loop(Xt, yt, Xv, yv, recipe: Recipe, seed: int):
         shuffle=True,
         generator=torch.Generator().manual_seed(seed),
     )
-    model = build_mlp(5, recipe.hidden, recipe.activation)
+    model = build_mlp(5, recipe.hidden, recipe.activation, recipe.init_scale)
     opt = torch.optim.Adam(
         model.parameters(),
         lr=recipe.lr,

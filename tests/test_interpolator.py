@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from interp5d import DataError, Interpolator, NotFittedError, get_function
+from interp5d.model import build_mlp
 from interp5d.recipes import RECIPES, Recipe, get_recipe
 from interp5d.train import LRSchedule
 
@@ -145,6 +146,21 @@ def test_configurable_architecture(data):
     assert isinstance(est.model_[1], torch.nn.Tanh)
 
 
+def test_init_scale_steepens_the_first_layer_only(data):
+    torch.manual_seed(3)
+    plain = build_mlp(5, (16, 8), "silu")
+    torch.manual_seed(3)
+    steep = build_mlp(5, (16, 8), "silu", init_scale=3.0)
+    for (name, a), b in zip(plain.state_dict().items(), steep.state_dict().values(), strict=True):
+        factor = 3.0 if name.startswith("0.") else 1.0  # layer 0: weight and bias
+        torch.testing.assert_close(b, a * factor, msg=name)
+    # the recipe's key reaches the network that is trained: the same seed, the same start
+    est = Interpolator({"hidden": [16, 8], "init_scale": 3.0, "epochs": 1, "lr": 1e-9}, seed=3)
+    torch.testing.assert_close(est.fit(*data[:2]).model_[0].weight, steep[0].weight)
+    with pytest.raises(ValueError, match="init_scale: must be > 0, got 0"):
+        Recipe(init_scale=0)
+
+
 def test_recipes_validate_and_seed_recipe_is_the_seed_study():
     seed = RECIPES["seed"]
     assert seed.hidden == (64, 32) and seed.activation == "relu" and seed.lr == 1e-3
@@ -193,7 +209,7 @@ def test_hand_written_backward_matches_autograd(activation, capacity):
         forward_backward,
         layer_blocks,
     )
-    from interp5d.model import build_mlp, layer_widths, n_block_parameters
+    from interp5d.model import layer_widths, n_block_parameters
     from interp5d.train import training_rows
 
     torch.manual_seed(0)

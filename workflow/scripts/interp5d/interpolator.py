@@ -84,7 +84,9 @@ class Interpolator(Method):
                 for seed in range(self.seed, self.seed + recipe.members):
                     torch.manual_seed(seed)
                     generator = torch.Generator(device=device).manual_seed(seed)
-                    model = build_mlp(N_FEATURES, recipe.hidden, recipe.activation).to(device)
+                    model = build_mlp(
+                        N_FEATURES, recipe.hidden, recipe.activation, recipe.init_scale
+                    ).to(device)
                     # one network's validations are the model's only when it is alone; an
                     # ensemble is watched once, when its fit ends (as a one-shot method)
                     watch = monitor if recipe.members == 1 else None
