@@ -101,15 +101,11 @@ def main() -> None:
                 )
     print("\n| n | recipe | end test R² mean ± std | median µs per step |")
     print("|---|---|---|---|")
-    for n in args.n:
-        for value in args.values:
-            rs = runs[n, value]
-            r2 = np.array([r["r2"] for r in rs])
-            step_us = statistics.median(r["step_us"] for r in rs)
-            print(
-                f"| {n:,} | {label(args.key, value)} | {r2.mean():.5f} ± {r2.std():.5f} "
-                f"| {step_us:.0f} |"
-            )
+    for (n, value), rs in runs.items():  # size by size, the values in the order given
+        r2 = np.array([r["r2"] for r in rs])
+        step_us = statistics.median(r["step_us"] for r in rs)
+        r2_text = f"{r2.mean():.5f} ± {r2.std():.5f}"
+        print(f"| {n:,} | {label(args.key, value)} | {r2_text} | {step_us:.0f} |")
     print(f"\n(benchmark wall time {time.perf_counter() - t0:.0f} s)")
 
 
