@@ -162,7 +162,7 @@ class Steps:
         args = [bt.x_ones_t, *v.outputs_t], bt.y, eng.layers.blocks, eng.layers.weights
         rest = eng.grads, v.acts, saved, v.outputs, v.grads, v.out, v.sq, adam, opt.one
         silu = self.activation == "silu"
-        first = [True]  # the first update copies the weights (from a finite start), as the engine
+        first = [True]  # the average's first update copies the weights, as the engine's does
 
         def step() -> None:
             self.next_batch()

@@ -118,12 +118,12 @@ RECIPES: dict[str, Recipe] = {
     # Same network, trained well and to a target: SiLU units, the first layer's three times
     # steeper at the start than PyTorch's initialisation makes them (each target is reached
     # sooner, 10K to 1M), mini-batches of 512, a high peak rate after a short warm-up and
-    # cosine decay over a step budget that grows as
-    # n^0.12 (1,102 steps at 7,000 training rows, 1,915 at 700,000: more data, not more
-    # epochs), an L2 prior that fades with n, validation every 50 steps on at most 8,192
-    # rows of a moving average of the weights (decay 0.9: it reaches each quality target
-    # 10-25% sooner than the iterate at the high rate, ending the same), the best
-    # validation's weights kept, and a stop once the study's quality targets are reached.
+    # cosine decay over a step budget that grows as n^0.12 (1,102 steps at 7,000 training
+    # rows, 1,915 at 700,000: more data, not more epochs), an L2 prior that fades with n,
+    # validation every 50 steps on at most 8,192 rows of a moving average of the weights
+    # (decay 0.9: it reaches each quality target sooner than the iterate at the high rate,
+    # ending the same), the best validation's weights kept, and a stop once the study's
+    # quality targets are reached.
     "tuned": Recipe(
         activation="silu",
         init_scale=3.0,
