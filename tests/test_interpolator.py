@@ -238,6 +238,35 @@ def test_hand_written_backward_matches_autograd(activation, capacity):
         torch.testing.assert_close(err + y, model(x))
 
 
+@pytest.mark.parametrize("chunk_rows", [64, 100, 399])  # a short last chunk, even, one row
+def test_a_batch_in_chunks_takes_the_one_pass_step(chunk_rows):
+    # a full batch of 400 rows stepped in chunks against the same engine in one pass: the
+    # same gradient (up to the order of the sums), squared errors and weights after steps
+    from interp5d.fast_engine import FastEngine
+    from interp5d.model import layer_widths
+    from interp5d.train import Batch, training_rows
+
+    torch.manual_seed(0)
+    model = build_mlp(5, (16, 8), "silu")
+    batch = Batch.of(training_rows(torch.randn(400, 5), torch.randn(400)))
+    widths, recipe = layer_widths(model), Recipe(activation="silu")
+    one, chunked = (
+        FastEngine(widths, recipe, 400, 400, 0, False, "cpu", chunk_rows=c)
+        for c in (400, chunk_rows)
+    )
+    assert len(one.chunks(batch)) == 1 and len(chunked.chunks(batch)) == -(-400 // chunk_rows)
+    assert chunked.work.out.shape[0] == chunk_rows  # the workspace holds one chunk
+    for eng in (one, chunked):
+        eng.load(model)
+        eng.step(batch, 1e-2)
+    torch.testing.assert_close(chunked.flat_grad, one.flat_grad, rtol=1e-5, atol=1e-7)
+    assert chunked.take_train_sse() == pytest.approx(one.take_train_sse(), rel=1e-6)
+    for _ in range(3):
+        for eng in (one, chunked):
+            eng.step(batch, 1e-2)
+    torch.testing.assert_close(chunked.flat, one.flat, rtol=1e-5, atol=1e-6)
+
+
 def test_fused_adam_matches_torch_adam():
     from interp5d.fast_engine import FusedAdam
 
@@ -257,9 +286,17 @@ def test_fused_adam_matches_torch_adam():
     torch.testing.assert_close(grad, g)  # the gradient is read, not changed
 
 
-# with a moving average, a rate high enough that its best validation is not the last
-@pytest.mark.parametrize("average", [{}, {"ema_decay": 0.5, "lr": 0.2, "min_lr": 0.18}])
-def test_engines_end_with_the_same_weights(data, average):
+# with a moving average, a rate high enough that its best validation is not the last; and
+# the whole split as one batch, which the fast engine steps in chunks of 64 rows here
+@pytest.mark.parametrize(
+    "average",
+    [
+        {},
+        {"ema_decay": 0.5, "lr": 0.2, "min_lr": 0.18},
+        {"batch_size": None, "lr": 0.5, "min_lr": 0.45},
+    ],
+)
+def test_engines_end_with_the_same_weights(data, average, monkeypatch):
     # the fast engine (hand-written backward, buffers, fused Adam, its own moving average)
     # and the plain one (nn.Module, loss.backward(), torch.optim.Adam, AveragedModel) on
     # one recipe: a short last batch (400 rows in batches of 64), warm-up then cosine, both
@@ -280,6 +317,7 @@ def test_engines_end_with_the_same_weights(data, average):
         "restore_best": True,
         **average,
     }
+    monkeypatch.setattr("interp5d.fast_engine.CHUNK_ROWS", 64)
     fast, plain = (
         Interpolator({**recipe, "engine": e}, seed=5).fit(Xtr, ytr, Xva, yva)
         for e in ("fast", "autograd")
@@ -291,7 +329,7 @@ def test_engines_end_with_the_same_weights(data, average):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
     np.testing.assert_allclose(fast.history_["train_loss"], plain.history_["train_loss"], rtol=1e-4)
     np.testing.assert_allclose(fast.predict(Xte), plain.predict(Xte), rtol=1e-4, atol=1e-5)
-    if average:  # the average is what came back, not the iterate
+    if "ema_decay" in average:  # the average is what came back, not the iterate
         iterate = Interpolator({**recipe, "ema_decay": 0.0}, seed=5).fit(Xtr, ytr, Xva, yva)
         assert np.abs(iterate.predict(Xte) - fast.predict(Xte)).max() > 1e-3
 

@@ -178,7 +178,7 @@ def test_sklearn_mlp_epochs_are_watched_and_stop_like_fit():
 
 def test_roofline_measures_the_steps_matmuls():
     from interp5d.roofline import roofline
-    from interp5d.roofline_sizes import ROOFLINE_MAX_ROWS, roofline_shapes
+    from interp5d.roofline_sizes import CHUNK_ROWS, roofline_shapes
 
     shapes = roofline_shapes(
         {"mini": {"batch_size": 64}, "full": {"batch_size": None, "hidden": [8]}},
@@ -186,7 +186,7 @@ def test_roofline_measures_the_steps_matmuls():
     )
     assert {"widths": [5, 64, 32, 1], "batch": 64} in shapes
     assert {"widths": [5, 64, 32, 1], "batch": 50} in shapes  # a split smaller than a batch
-    assert {"widths": [5, 8, 1], "batch": ROOFLINE_MAX_ROWS} in shapes
+    assert {"widths": [5, 8, 1], "batch": CHUNK_ROWS} in shapes  # the most multiplied at once
     rows = roofline([{"widths": [5, 8, 1], "batch": 32}])
     assert rows[0]["shape"] == "sgemm 1024^3" and rows[0]["gflops_per_s"] > 0
     assert rows[1]["batch"] == 32 and rows[1]["gflops_per_s"] > 0 and rows[1]["threads"] == 1

@@ -109,8 +109,8 @@ def roofline_of(environment: dict | None) -> dict[tuple[tuple[int, ...], int, in
 
 def _roofline_for(table: dict, widths: tuple, rows: int, threads: int) -> float | None:
     """The roofline measured for these widths and threads at this many rows, or at the
-    largest batch measured below them (the rate is flat beyond some 64K rows, where the
-    measurement stops)."""
+    largest batch measured below them (a batch of more than CHUNK_ROWS rows is multiplied
+    in chunks of that many, the most the roofline is measured at)."""
     measured = [b for w, b, t in table if w == widths and t == threads and b <= rows]
     return table[(widths, max(measured), threads)] if measured else None
 
