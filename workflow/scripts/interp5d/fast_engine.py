@@ -11,8 +11,8 @@ For this small net the per-step overhead of autograd, of the per-tensor optimise
 allocation is most of the cost. A batch of more than CHUNK_ROWS rows (a full-batch recipe on
 a large split) is stepped in chunks of that many rows whose gradients are summed: the same
 gradient, up to the order of the sums, with activations that stay in cache. The plain engine
-beside it
-(autograd_engine.py) trains the same recipe through ordinary PyTorch; a test ties the two.
+beside it (autograd_engine.py) trains the same recipe through ordinary PyTorch, a full batch
+in one pass; a test ties the two.
 """
 
 from __future__ import annotations
