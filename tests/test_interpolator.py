@@ -267,6 +267,15 @@ def test_a_batch_in_chunks_takes_the_one_pass_step(chunk_rows):
     torch.testing.assert_close(chunked.flat, one.flat, rtol=1e-5, atol=1e-6)
 
 
+def test_chunks_are_for_the_cpu_cache():
+    from interp5d.fast_engine import chunk_rows_for
+    from interp5d.roofline_sizes import CHUNK_ROWS
+
+    assert chunk_rows_for("cpu", 512) == 512  # a batch that fits is one chunk
+    assert chunk_rows_for("cpu", 700_000) == chunk_rows_for("meta", 700_000) == CHUNK_ROWS
+    assert chunk_rows_for(torch.device("cuda", 0), 700_000) == 700_000  # no GPU needed
+
+
 def test_fused_adam_matches_torch_adam():
     from interp5d.fast_engine import FusedAdam
 

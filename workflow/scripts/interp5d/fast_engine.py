@@ -212,6 +212,14 @@ def forward_backward(
             act.backward(d, v.acts[i - 1], v.saved[i - 1])
 
 
+def chunk_rows_for(device, batch_rows: int) -> int:
+    """Rows a step multiplies at once: chunks of at most CHUNK_ROWS on a CPU, whose caches
+    they fit; the whole batch on a GPU, where one pass costs fewer kernel launches."""
+    if torch.device(device).type == "cuda":
+        return batch_rows
+    return min(batch_rows, CHUNK_ROWS)
+
+
 class FastEngine:
     """Parameters, optimiser state and workspaces of one training run, all made here and
     reused at every step; `nbytes` counts them (built on the meta device, it is the loop's
@@ -229,7 +237,9 @@ class FastEngine:
         chunk_rows: int | None = None,
     ) -> None:
         self.widths = widths
-        self.chunk_rows = chunk_rows or CHUNK_ROWS  # read here: a test makes it small
+        self.chunk_rows = (
+            min(chunk_rows, batch_rows) if chunk_rows else chunk_rows_for(device, batch_rows)
+        )
         self.act = get_activation(recipe.activation)
         self.flat = torch.empty(n_block_parameters(widths), device=device)
         self.flat_grad = torch.zeros(self.flat.shape, device=device)
@@ -242,9 +252,7 @@ class FastEngine:
         self.weights = self.flat if self.avg is None else self.avg
         self.eval_layers = self.layers if self.avg is None else Layers.of(self.avg, widths)
         self._averaged = False
-        self.work = Workspace(
-            min(batch_rows, self.chunk_rows), widths, self.act, backward=True, device=device
-        )
+        self.work = Workspace(self.chunk_rows, widths, self.act, backward=True, device=device)
         self.val_work = (
             Workspace(min(val_rows, VAL_CHUNK), widths, self.act, backward=False, device=device)
             if val_rows
