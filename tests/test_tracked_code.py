@@ -34,6 +34,8 @@ SITECUSTOMIZE = textwrap.dedent(
             for name, m in list(sys.modules.items())
             if (name == "interp5d" or name.startswith("interp5d.")) and getattr(m, "__file__", None)
         )
+        if "native.py" in loaded:  # the C it compiles and runs is its code too
+            loaded = sorted([*loaded, "native_step.c"])
         out = os.path.join(os.environ["INTERP5D_IMPORT_LOG"], f"{os.getpid()}.json")
         with open(out, "w") as fh:
             json.dump({"rule": job.rule, "wildcards": dict(job.wildcards), "loaded": loaded,
@@ -101,7 +103,10 @@ def test_closure_follows_relative_lazy_and_function_level_imports(tmp_path):
     (pkg / "sub").mkdir(parents=True)
     (pkg / "__init__.py").write_text('_EXPORTS = {"Thing": "lazy"}\n')
     (pkg / "a.py").write_text("from .b import x\n\ndef f():\n    from . import c\n")
-    (pkg / "b.py").write_text("import numpy\nx = 1\n")
+    (pkg / "b.py").write_text(
+        "import numpy\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from . import unused\nelse:\n    from . import lazy\nx = 1\n"
+    )
     (pkg / "c.py").write_text("from .sub.d import y\n")
     (pkg / "lazy.py").write_text("")
     (pkg / "unused.py").write_text("")
@@ -112,9 +117,11 @@ def test_closure_follows_relative_lazy_and_function_level_imports(tmp_path):
     assert direct_imports(script.resolve(), pkg) == {"interp5d", "interp5d.a", "interp5d.lazy"}
     got = [p.relative_to(pkg).as_posix() for p in closure([script], root=pkg)]
     assert got == ["__init__.py", "a.py", "b.py", "c.py", "lazy.py", "sub/__init__.py", "sub/d.py"]
+    # b's TYPE_CHECKING import never runs (unused.py), its else does (lazy.py)
     assert [Path(p).name for p in closure([], ["interp5d.sub.d"], root=pkg)] == [
         "__init__.py",
         "b.py",
+        "lazy.py",
         "__init__.py",
         "d.py",
     ]

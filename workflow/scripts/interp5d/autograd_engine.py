@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 class AutogradEngine:
     """The training step of a small reference script, on the batches the loop hands it."""
 
+    name = "autograd"
+
     def __init__(self, model: nn.Module, recipe: Recipe, n_train: int, keep_best: bool) -> None:
         self.model = model
         self.params = list(model.parameters())
@@ -56,8 +58,10 @@ class AutogradEngine:
             for p, a in zip(model.parameters(), self.eval_params, strict=True):
                 p.copy_(a)
 
-    def step(self, batch: Batch, lr: float) -> None:
-        """One Adam step on a batch."""
+    def step(self, batch: Batch, lr: float, data=None, index=None) -> None:
+        """One Adam step on a batch; with `index`, its rows are first gathered from `data`."""
+        if index is not None:
+            torch.index_select(data, 0, index, out=batch.rows)
         for group in self.opt.param_groups:
             group["lr"] = lr
         err = self.model(batch.x) - batch.y

@@ -1,7 +1,8 @@
 """Which interp5d source files a workflow script runs: the transitive closure of its
 imports, read from the code itself (ast), so that a rule reruns when any of them changes.
 
-Imports anywhere in a file count, inside functions too. What the code cannot show, a
+Imports anywhere in a file count, inside functions too; not those under `if TYPE_CHECKING:`,
+which never run. What the code cannot show, a
 method class the registry imports by name, the caller adds as an extra module.
 """
 
@@ -14,6 +15,8 @@ from pathlib import Path
 
 PACKAGE = "interp5d"
 ROOT = Path(__file__).resolve().parent  # the package's folder
+# code a module runs that is not Python (no import shows it): native.py compiles this C
+COMPANIONS = {"interp5d.native": ("native_step.c",)}
 
 
 def module_file(module: str, root: Path = ROOT) -> Path | None:
@@ -48,13 +51,35 @@ def _lazy_exports(root: Path) -> dict[str, str]:
     return {}
 
 
+def _type_checking_only(node: ast.AST) -> bool:
+    """An `if TYPE_CHECKING:` block: its imports are for type checkers and never run."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _run_nodes(tree: ast.AST):
+    """Every node of the tree but the bodies of `if TYPE_CHECKING:` (their else runs)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if _type_checking_only(node):
+            todo += node.orelse
+        else:
+            todo += ast.iter_child_nodes(node)
+
+
 @functools.cache
 def direct_imports(path: Path, root: Path = ROOT) -> frozenset[str]:
     """The interp5d modules one file imports, anywhere in it."""
     here, is_pkg = _module_name(path, root) if path.is_relative_to(root) else ("", False)
     package = here if is_pkg else here.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _run_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -82,7 +107,7 @@ def _with_parents(module: str) -> list[str]:
 
 def closure(scripts: Iterable[str | Path] = (), modules: Iterable[str] = (), root: Path = ROOT):
     """Sorted interp5d files that the scripts and modules import, directly or not (the
-    modules' own files included)."""
+    modules' own files included), with the files COMPANIONS names for them."""
     todo = [m for m in modules]
     for script in scripts:
         todo += direct_imports(Path(script).resolve(), root)
@@ -94,4 +119,5 @@ def closure(scripts: Iterable[str | Path] = (), modules: Iterable[str] = (), roo
                 continue
             seen[mod] = path
             todo += direct_imports(path, root)
-    return sorted(seen.values())
+    extra = [root / name for mod in seen for name in COMPANIONS.get(mod, ())]
+    return sorted([*seen.values(), *(p for p in extra if p.is_file())])

@@ -225,6 +225,8 @@ class FastEngine:
     reused at every step; `nbytes` counts them (built on the meta device, it is the loop's
     memory estimate)."""
 
+    name = "fast"
+
     def __init__(
         self,
         widths: list[int],
@@ -283,8 +285,10 @@ class FastEngine:
     def store(self, model: nn.Module) -> None:
         copy_weights(model, self.eval_layers.blocks, to_model=True)
 
-    def step(self, batch: Batch, lr: float) -> None:
-        """One Adam step on a batch."""
+    def step(self, batch: Batch, lr: float, data=None, index=None) -> None:
+        """One Adam step on a batch; with `index`, its rows are first gathered from `data`."""
+        if index is not None:
+            torch.index_select(data, 0, index, out=batch.rows)
         chunks = self._chunks.get(id(batch))
         if chunks is None:
             chunks = self._chunks[id(batch)] = self.chunks(batch)

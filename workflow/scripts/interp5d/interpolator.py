@@ -127,7 +127,7 @@ class Interpolator(Method):
         loop_time = sum(r.loop_time_s for r in self.results_)
         flops = sum(r.flops for r in self.results_)
         record = {
-            "engine": self.recipe_.engine,
+            "engine": res.engine,
             "members": len(self.members_),
             "loop_time_s": loop_time,
             "epochs_run": res.epochs_run,

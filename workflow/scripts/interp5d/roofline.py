@@ -1,5 +1,7 @@
 """This machine's matrix-product rate for the network's layer shapes: the roofline a
-training loop's FLOP rate is compared with."""
+training loop's FLOP rate is compared with. The products are timed as torch.mm calls and,
+where the native step can be built, as that step's own sgemm calls (no dispatch between
+them): the roofline is the faster."""
 
 from __future__ import annotations
 
@@ -55,10 +57,28 @@ def step_matmuls(widths: Sequence[int], batch: int):
     return step
 
 
+def native_step_matmuls(widths: Sequence[int], batch: int):
+    """The native step's matrix products alone (interp5d_step_products) on its own buffers,
+    random float32 operands, or None where the native step cannot be built."""
+    from . import native
+    from .native_engine import NativeEngine
+    from .recipes import Recipe
+
+    if native.unavailable_reason("cpu", "relu") is not None:
+        return None
+    g = torch.Generator().manual_seed(0)
+    engine = NativeEngine(list(widths), Recipe(), batch, batch, 0, False, "cpu", batch)
+    engine.flat.copy_(torch.randn(engine.flat.shape, generator=g))
+    x = torch.randn(batch, widths[0] + 1, generator=g)
+    args = (engine.net, native.pointer(x), x.stride(0), batch)
+    return lambda: engine.lib.interp5d_step_products(*args)
+
+
 def roofline(shapes: Sequence[dict[str, Any]], threads: int = 1) -> list[dict[str, Any]]:
-    """GFLOP/s of one training step's matrix products (step_matmuls) for each
-    {"widths", "batch"} shape with `threads` torch threads, the best of five timings,
-    and of a 1024³ sgemm for scale."""
+    """GFLOP/s of one training step's matrix products for each {"widths", "batch"} shape
+    with `threads` torch threads, the best of five timings: through torch.mm
+    (step_matmuls) and, where it can be built, the native step (native_step_matmuls);
+    `gflops_per_s` is the faster. And of a 1024³ sgemm for scale."""
     out = []
     with torch_threads(threads):
         a, b, c = torch.randn(1024, 1024), torch.randn(1024, 1024), torch.empty(1024, 1024)
@@ -68,8 +88,12 @@ def roofline(shapes: Sequence[dict[str, Any]], threads: int = 1) -> list[dict[st
         )
         for shape in shapes:
             widths, batch = list(shape["widths"]), int(shape["batch"])
-            step = step_matmuls(widths, batch)
-            t = _best_seconds(step, max(3, 2_000_000 // (batch * sum(widths))))
+            calls = max(3, 2_000_000 // (batch * sum(widths)))
+            t_torch = _best_seconds(step_matmuls(widths, batch), calls)
+            native = native_step_matmuls(widths, batch)
+            t_native = None if native is None else _best_seconds(native, calls)
+            flops = matmul_flops(widths, batch, backward=True) / 1e9
+            t = min(t_torch, t_native or t_torch)
             out.append(
                 {
                     "shape": f"training step {widths}, {batch} rows",
@@ -77,7 +101,9 @@ def roofline(shapes: Sequence[dict[str, Any]], threads: int = 1) -> list[dict[st
                     "batch": batch,
                     "threads": threads,
                     "step_matmul_s": t,
-                    "gflops_per_s": matmul_flops(widths, batch, backward=True) / t / 1e9,
+                    "gflops_per_s": flops / t,
+                    "torch_gflops_per_s": flops / t_torch,
+                    "native_gflops_per_s": None if t_native is None else flops / t_native,
                 }
             )
     return out

@@ -16,6 +16,8 @@ from torch import nn
 from .autograd_engine import AutogradEngine
 from .fast_engine import FastEngine
 from .model import layer_widths, matmul_flops
+from .native import unavailable_reason
+from .native_engine import NativeEngine
 from .quality import QualityMonitor
 from .recipes import Recipe
 
@@ -33,6 +35,7 @@ class TrainResult:
     steps_run: int = 0
     flops: int = 0  # of the layers' matrix products, training and validation
     batch_rows: int = 0  # rows per step (the last step of an epoch can have fewer)
+    engine: str = ""  # the engine that trained: the recipe's, or "fast" in its stead
 
 
 @dataclass(frozen=True)
@@ -133,13 +136,28 @@ def keeps_best(recipe: Recipe) -> bool:
     return recipe.patience is not None or recipe.restore_best
 
 
+def engine_for(recipe: Recipe, device) -> str:
+    """The engine that will train the recipe on the device: its own, except that a native
+    one that cannot be had here (unavailable_reason says why, in a warning) is replaced
+    by the fast engine, the same step in PyTorch ops."""
+    if recipe.engine != "native":
+        return recipe.engine
+    reason = unavailable_reason(device, recipe.activation)
+    if reason is None:
+        return "native"
+    log.warning("the native engine cannot train here (%s): the fast engine trains", reason)
+    return "fast"
+
+
 def make_engine(
     model: nn.Module, recipe: Recipe, plan: LoopPlan, n_val: int, device
 ) -> FastEngine | AutogradEngine:
-    if recipe.engine == "autograd":
+    name = engine_for(recipe, device)
+    if name == "autograd":
         return AutogradEngine(model, recipe, plan.n, keeps_best(recipe))
+    cls = NativeEngine if name == "native" else FastEngine
     widths = layer_widths(model)
-    return FastEngine(widths, recipe, plan.n, plan.batch, n_val, keeps_best(recipe), device)
+    return cls(widths, recipe, plan.n, plan.batch, n_val, keeps_best(recipe), device)
 
 
 def estimate_loop_bytes(
@@ -148,8 +166,9 @@ def estimate_loop_bytes(
     """What the fast loop allocates, counted from the buffers themselves: the engine and
     the loop's own buffers built on the meta device (which allocates nothing). `data`, the
     training and validation rows that exist before the loop, is beside the total, not in
-    it. None for the autograd engine, which allocates as it goes."""
-    if recipe.engine != "fast":
+    it (the native engine's are the fast engine's). None for the autograd engine, which
+    allocates as it goes."""
+    if recipe.engine == "autograd":
         return None
     plan = LoopPlan.of(n_train, recipe)
     engine = FastEngine(widths, recipe, n_train, plan.batch, n_val, keeps_best(recipe), "meta")
@@ -188,14 +207,15 @@ def fit_model(
     # the batch of each step: the data itself (full batch), or a slice of the epoch's
     # int32 order gathered into one buffer made here (views of it made once per size)
     if plan.full_batch:
-        epoch_steps = [(Batch.of(data), None)]
+        epoch_steps = [(Batch.of(data), None, n)]
     else:
         order = torch.empty(n, dtype=torch.int32, device=data.device)
         buffer = torch.empty((bs, data.shape[1]), device=data.device)
         batches = {b: Batch.of(buffer[:b]) for b in plan.batch_sizes()}
-        # each step's batch and its slice of the order, the same views every epoch
+        # each step's batch, its slice of the order and its rows, the same every epoch
         epoch_steps = [
-            (batches[min(bs, n - i * bs)], order[i * bs : (i + 1) * bs]) for i in range(steps)
+            (batches[b], order[i * bs : i * bs + b], b)
+            for i, b in ((i, min(bs, n - i * bs)) for i in range(steps))
         ]
     val_interval, total_steps = plan.val_interval(recipe), plan.total_steps
     # R² of the rows validated: 1 - MSE / their variance (in standardised units, as R² is)
@@ -217,12 +237,10 @@ def fit_model(
         if not plan.full_batch:
             torch.randperm(n, generator=generator, out=order)
         rows_seen = 0
-        for batch, index in epoch_steps[: total_steps - step]:  # the budget may end early
-            if index is not None:
-                torch.index_select(data, 0, index, out=batch.rows)
-            engine.step(batch, lr_at(step))
+        for batch, index, rows in epoch_steps[: total_steps - step]:  # may end early
+            engine.step(batch, lr_at(step), data, index)
             step += 1
-            rows_seen += len(batch.rows)
+            rows_seen += rows
             if not has_val or (step % val_interval and step != total_steps):
                 continue
             val_mse = engine.val_mse(val)
@@ -287,6 +305,7 @@ def fit_model(
         steps_run=step,
         flops=flops,
         batch_rows=bs,
+        engine=engine.name,
     )
 
 

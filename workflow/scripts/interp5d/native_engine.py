@@ -1,0 +1,104 @@
+"""The native engine: the fast engine's buffers and validation, with each training step one
+call of the compiled step (native_step.c) instead of ~20 PyTorch ops."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from . import native
+from .fast_engine import FastEngine
+from .recipes import Recipe
+
+if TYPE_CHECKING:
+    from .train import Batch
+
+
+class NativeEngine(FastEngine):
+    """FastEngine whose `step` runs in C on the same tensors (parameters, gradient, Adam's
+    moments, the moving average, the workspace): what it holds, validates, keeps and
+    returns is the fast engine's. CPU and float32 only; relu, silu and tanh."""
+
+    name = "native"
+
+    def __init__(
+        self,
+        widths: list[int],
+        recipe: Recipe,
+        n_train: int,
+        batch_rows: int,
+        val_rows: int,
+        keep_best: bool,
+        device,
+        chunk_rows: int | None = None,
+    ) -> None:
+        super().__init__(
+            widths, recipe, n_train, batch_rows, val_rows, keep_best, device, chunk_rows
+        )
+        if widths[-1] != 1 or len(widths) - 1 > native.MAX_LAYERS:
+            raise ValueError(
+                f"the native step takes up to {native.MAX_LAYERS} layers and one output"
+            )
+        self.lib, sgemm = native.load()
+        w = self.work
+        net = native.Net()
+        net.sgemm = sgemm
+        net.n_layers = len(widths) - 1
+        net.widths[: len(widths)] = widths
+        net.activation = native.ACTIVATIONS[recipe.activation]
+        net.chunk_rows = self.chunk_rows
+        net.n_params = self.flat.numel()
+        net.params, net.grad = native.pointer(self.flat), native.pointer(self.flat_grad)
+        net.m, net.v = native.pointer(self.opt.m), native.pointer(self.opt.v)
+        net.avg = native.pointer(self.avg)
+        for i, (o, s, g) in enumerate(zip(w.outputs, w.saved, w.grads, strict=True)):
+            net.outputs[i], net.saved[i], net.deltas[i] = map(native.pointer, (o, s, g))
+        net.out, net.sq = native.pointer(w.out), native.pointer(w.sq)
+        net.beta1, net.beta2 = 0.9, self.opt.beta2
+        net.weight_decay, net.eps, net.ema_decay = self.opt.weight_decay, 1e-8, self.ema_decay
+        self.net = net
+        self._eval_params = native.pointer(self.weights)  # the iterate, or its average
+        self._args: dict[int, tuple] = {}  # see _cached
+
+    def load(self, model) -> None:
+        super().load(model)
+        self.net.averaged = 0
+
+    def step(self, batch: Batch, lr: float, data=None, index=None) -> None:
+        """One Adam step on a batch, in one call; with `index`, its rows are first gathered
+        from `data` (in the same call)."""
+        rows = self._cached(batch, lambda: self._rows_args(batch.rows))
+        source = self._cached(index, lambda: self._source_args(batch, data, index))
+        self.lib.interp5d_step(self.net, *rows, lr, *source)
+
+    def val_mse(self, val: torch.Tensor) -> float:
+        """The validated weights' mean squared error on `val`, in one call."""
+        rows = self._cached(val, lambda: self._rows_args(val))
+        return self.lib.interp5d_sse(self.net, self._eval_params, *rows) / len(val)
+
+    def _cached(self, key, make) -> tuple:
+        """The C arguments for an object the loop passes at every step, made once; the
+        object is kept with them, so that its id is not reused while they point into it."""
+        hit = self._args.get(id(key))
+        if hit is None:
+            hit = self._args[id(key)] = (key, make())
+        return hit[1]
+
+    @staticmethod
+    def _rows_args(rows: torch.Tensor) -> tuple:
+        """Pointers and strides of rows [x, 1, y] (x with its ones column, y), and n."""
+        if rows.dtype != torch.float32 or rows.device.type != "cpu" or not rows.is_contiguous():
+            raise ValueError("the native step takes contiguous float32 rows on the CPU")
+        stride = rows.stride(0)
+        return native.pointer(rows), stride, native.pointer(rows[:, -1:]), stride, len(rows)
+
+    @staticmethod
+    def _source_args(batch: Batch, data, index) -> tuple:
+        if index is None:
+            return native.pointer(None), native.index_pointer(None)
+        if data.shape[1] != batch.rows.shape[1] or not data.is_contiguous():
+            raise ValueError("the batch's rows are gathered from contiguous rows of its width")
+        if index.dtype != torch.int32 or not index.is_contiguous():
+            raise ValueError("the native step gathers rows by a contiguous int32 index")
+        return native.pointer(data), native.index_pointer(index)
