@@ -1,7 +1,8 @@
 """What one recipe key buys: the tuned recipe as it ships against the same recipe with that
 key changed, side by side (by default `ema_decay` 0.9, the moving average of the weights,
 against 0, the weights themselves; `--key init_scale --values 3 1` for the first layer's
-steeper start against PyTorch's initialisation).
+steeper start against PyTorch's initialisation; `--key engine --values native fast` for the
+compiled step against the same step in PyTorch ops).
 
 For each size and seed, every value fits the same data (synthetic5d by default, split
 70/15/15, one torch thread) without stopping at a target, so every curve runs to the end of
@@ -32,7 +33,7 @@ from interp5d.quality import QualityMonitor, Target
 from interp5d.recipes import RECIPES
 
 
-def fit(X, y, tr, va, te, seed: int, key: str, value: float, levels: list[float]) -> dict:
+def fit(X, y, tr, va, te, seed: int, key: str, value, levels: list[float]) -> dict:
     """One fit: validations and seconds to each level (None: never), and the end test R²."""
     est = Interpolator("tuned", seed=seed, threads=1)
     est.set_params(recipe__stop_at_target=False, **{f"recipe__{key}": value})
@@ -56,15 +57,23 @@ def median_of(hits: list, i: int) -> str:
     return f"{m:.3f}" if i else f"{m:g}"
 
 
-def label(key: str, value: float) -> str:
+def label(key: str, value: float | str) -> str:
     shipped = getattr(RECIPES["tuned"], key) == value
-    return f"{key} {value:g}" + (" (shipped)" if shipped else "")
+    text = f"{value:g}" if isinstance(value, float | int) else value
+    return f"{key} {text}" + (" (shipped)" if shipped else "")
+
+
+def typed(key: str, values: list[str]) -> list[float | str]:
+    """The values as the tuned recipe's key holds them: numbers, or names (`engine`)."""
+    if isinstance(getattr(RECIPES["tuned"], key), str):
+        return values
+    return [float(v) for v in values]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--key", default="ema_decay", help="a numeric key of the tuned recipe")
-    ap.add_argument("--values", type=float, nargs="+", default=[0.9, 0.0])
+    ap.add_argument("--key", default="ema_decay", help="a key of the tuned recipe")
+    ap.add_argument("--values", nargs="+", default=["0.9", "0"])
     ap.add_argument("--function", default="synthetic5d")
     ap.add_argument("--n", type=int, nargs="+", default=[10000])
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44, 100, 101, 102])
@@ -72,6 +81,10 @@ def main() -> None:
     args = ap.parse_args()
     if not hasattr(RECIPES["tuned"], args.key):
         ap.error(f"--key: the tuned recipe has no key {args.key!r}")
+    try:
+        args.values = typed(args.key, args.values)
+    except ValueError as e:
+        ap.error(f"--values: {e}")
     fn = get_function(args.function)
     t0 = time.perf_counter()
     runs: dict[tuple[int, float], list[dict]] = {}
@@ -80,7 +93,8 @@ def main() -> None:
             X, y, _ = fn.sample(n, seed)
             tr, va, te = split_indices(n, seed=seed)
             if k == 0:  # the first fit of a size pays for first-seen shapes: untimed
-                fit(X, y, tr, va, te, seed, args.key, args.values[0], args.levels)
+                for value in args.values:  # each (the engines' kernels differ)
+                    fit(X, y, tr, va, te, seed, args.key, value, args.levels)
             for value in args.values:
                 r = fit(X, y, tr, va, te, seed, args.key, value, args.levels)
                 runs.setdefault((n, value), []).append(r)

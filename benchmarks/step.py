@@ -1,4 +1,4 @@
-"""Where one training step's time goes, and two ways round its fixed cost, side by side.
+"""Where one training step's time goes, and three ways round its fixed cost, side by side.
 
 For the `tuned` network ([5, 64, 32, 1]) with SiLU and with ReLU, at several batch sizes, in
 one process and one torch thread unless said:
@@ -11,10 +11,14 @@ one process and one torch thread unless said:
    torch 2.13 and so only measured here): the same kernels, without Python between them;
 4. 2 threads: data parallelism over two cores: a second thread runs the forward and backward
    of half the batch while the main thread runs the other half, then the two gradients are
-   averaged and one Adam step taken.
+   averaged and one Adam step taken;
+5. native: the native engine's step (the tuned recipe's): the same step as one compiled C call
+   (native_step.c), its products the same sgemm torch calls; and its products alone
+   (`roofline.native_step_matmuls`). The roofline is the faster of the two products' timings,
+   so roofline products / native step is that step's efficiency against it.
 
 Before timing, each alternative is checked to give the engine's parameters after a few
-steps (float32 tolerance). Repeats are interleaved (1, 2, 3, 4, 1, 2, ...) so drift hits all
+steps (float32 tolerance). Repeats are interleaved (1, 2, ..., 6, 1, 2, ...) so drift hits all
 alike; the table gives medians. Nothing else should run meanwhile.
 
     .venv/bin/python benchmarks/step.py [--batches 8 512 1024 2048 4096] [--repeats 7]
@@ -35,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 import torch
 from interp5d import get_recipe
 from interp5d.fast_engine import FastEngine, Workspace, forward_backward, layer_blocks
+from interp5d.native_engine import NativeEngine
 from interp5d.provenance import cpu_model
-from interp5d.roofline import step_matmuls
+from interp5d.roofline import native_step_matmuls, step_matmuls
 from interp5d.train import Batch
 
 WIDTHS = [5, 64, 32, 1]
@@ -111,10 +116,10 @@ def scripted_step(
     avg.lerp_(adam[0][0], avg_weight)
 
 
-def engine(activation: str, batch: int) -> FastEngine:
+def engine(activation: str, batch: int, cls: type[FastEngine] = FastEngine) -> FastEngine:
     """An engine with the same seeded starting weights whatever the batch."""
     recipe = replace(get_recipe("tuned"), activation=activation)
-    eng = FastEngine(WIDTHS, recipe, N_TRAIN, batch, 0, False, "cpu")
+    eng = cls(WIDTHS, recipe, N_TRAIN, batch, 0, False, "cpu")
     torch.nn.init.normal_(eng.flat, 0.0, 0.3, generator=torch.Generator().manual_seed(0))
     eng.avg.copy_(eng.flat)  # as load() does: the scripted step's first update is a lerp
     return eng
@@ -151,6 +156,18 @@ class Steps:
 
     def products(self):
         return None, step_matmuls(WIDTHS, self.b)  # as the roofline times it: no batch refill
+
+    def native(self):
+        eng = engine(self.activation, self.b, NativeEngine)
+
+        def step() -> None:
+            self.next_batch()
+            eng.step(self.batch, 1e-3)
+
+        return eng, step
+
+    def native_products(self):
+        return None, native_step_matmuls(WIDTHS, self.b)
 
     def script(self):
         eng = engine(self.activation, self.b)
@@ -220,7 +237,7 @@ class Steps:
         return eng, step
 
 
-WAYS = ("plain", "products", "script", "two_threads")
+WAYS = ("plain", "products", "script", "two_threads", "native", "native_products")
 
 
 def check(activation: str, batch: int, steps: int = 10) -> float:
@@ -228,7 +245,7 @@ def check(activation: str, batch: int, steps: int = 10) -> float:
     `steps` steps on the same batches; raises if one is off."""
     worst = 0.0
     ref, *alts = (
-        getattr(Steps(activation, batch), w)() for w in ("plain", "script", "two_threads")
+        getattr(Steps(activation, batch), w)() for w in ("plain", "script", "two_threads", "native")
     )
     for _ in range(steps):
         ref[1]()
@@ -271,9 +288,10 @@ def main() -> None:
     print(f"# One training step, {WIDTHS}: {cpu_model()}, torch {torch.__version__}\n")
     print(
         "| activation | batch | step µs | products µs | products / step | script µs "
-        "| 2 threads µs | script speed-up | 2-thread speed-up |"
+        "| 2 threads µs | script speed-up | 2-thread speed-up | native µs | native products µs "
+        "| native speed-up | roofline products / native step |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for activation in args.activations:
         for batch in args.batches:
             check(activation, batch)
@@ -293,12 +311,16 @@ def main() -> None:
                 f"| {activation} | {batch:,} | {m['plain']:.0f} | {m['products']:.0f} "
                 f"| {m['products'] / m['plain']:.2f} | {m['script']:.0f} "
                 f"| {m['two_threads']:.0f} | ×{m['plain'] / m['script']:.2f} "
-                f"| ×{m['plain'] / m['two_threads']:.2f} |",
+                f"| ×{m['plain'] / m['two_threads']:.2f} | {m['native']:.0f} "
+                f"| {m['native_products']:.0f} | ×{m['plain'] / m['native']:.2f} "
+                f"| {min(m['products'], m['native_products']) / m['native']:.2f} |",
                 flush=True,
             )
     print(
         "\nEach step but the products alone refills its batch from shuffled rows first (an "
-        "index_select, as the loop does); the products are timed as the roofline times them."
+        "index_select, as the loop does); the products are timed as the roofline times them "
+        "(through torch.mm, and through the native step's own sgemm calls: the roofline is "
+        "the faster)."
     )
     print(f"(benchmark wall time {time.perf_counter() - t_start:.0f} s)")
 
