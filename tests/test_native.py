@@ -39,9 +39,10 @@ def test_the_native_step_is_the_fast_step(activation, chunk_rows, ema_decay):
     recipe = Recipe(activation=activation, beta2=0.99, weight_decay=1e-3, ema_decay=ema_decay)
     widths = layer_widths(model)
     fast, ours = (
-        cls(widths, recipe, 400, 400, 0, False, "cpu", chunk_rows=chunk_rows)
+        cls(widths, recipe, 400, 400, 1000, False, "cpu", chunk_rows=chunk_rows)
         for cls in (FastEngine, NativeEngine)
     )
+    val = training_rows(torch.randn(1000, 5), torch.randn(1000))
     for eng in (fast, ours):
         eng.load(model)
     for k in range(5):
@@ -53,6 +54,8 @@ def test_the_native_step_is_the_fast_step(activation, chunk_rows, ema_decay):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(ours.weights, fast.weights, rtol=1e-4, atol=1e-6)
     assert ours.take_train_sse() == pytest.approx(fast.take_train_sse(), rel=1e-5)
+    # validation (of the average, when there is one) over more rows than a chunk holds
+    assert ours.val_mse(val) == pytest.approx(fast.val_mse(val), rel=1e-5)
     assert not torch.equal(ours.flat, torch.cat([p.flatten() for p in model.parameters()]))
 
 
@@ -83,7 +86,8 @@ def test_the_native_engine_trains_as_the_fast_engine_does(monkeypatch):
         )
         assert ours.fit_record()["engine"] == "native" and fast.fit_record()["engine"] == "fast"
         assert ours.result_.best_epoch == fast.result_.best_epoch
-        np.testing.assert_allclose(ours.history_["train_loss"], fast.history_["train_loss"], 1e-4)
+        for losses in ("train_loss", "val_loss"):
+            np.testing.assert_allclose(ours.history_[losses], fast.history_[losses], 1e-4)
         np.testing.assert_allclose(ours.predict(X), fast.predict(X), rtol=1e-4, atol=1e-5)
 
 

@@ -16,26 +16,15 @@ if TYPE_CHECKING:
 
 
 class NativeEngine(FastEngine):
-    """FastEngine whose `step` runs in C on the same tensors (parameters, gradient, Adam's
-    moments, the moving average, the workspace): what it holds, validates, keeps and
+    """FastEngine whose `step` and `val_mse` run in C on the same tensors (parameters,
+    gradient, Adam's moments, the moving average, the workspace): what it holds, keeps and
     returns is the fast engine's. CPU and float32 only; relu, silu and tanh."""
 
     name = "native"
 
-    def __init__(
-        self,
-        widths: list[int],
-        recipe: Recipe,
-        n_train: int,
-        batch_rows: int,
-        val_rows: int,
-        keep_best: bool,
-        device,
-        chunk_rows: int | None = None,
-    ) -> None:
-        super().__init__(
-            widths, recipe, n_train, batch_rows, val_rows, keep_best, device, chunk_rows
-        )
+    def __init__(self, widths: list[int], recipe: Recipe, *args, **kwargs) -> None:
+        """FastEngine's arguments: its buffers are the ones the C step works in."""
+        super().__init__(widths, recipe, *args, **kwargs)
         if widths[-1] != 1 or len(widths) - 1 > native.MAX_LAYERS:
             raise ValueError(
                 f"the native step takes up to {native.MAX_LAYERS} layers and one output"
