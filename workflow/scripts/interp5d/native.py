@@ -4,7 +4,7 @@ and loaded with ctypes; its matrix products call the sgemm that torch's own libr
 Built with -march=native and -ffast-math (which lets the compiler call glibc's vector expf
 for SiLU): the cache key holds the source, the flags, the compiler's version and the CPU's
 model and flags, so a library built on one CPU is never loaded on another. When the step
-cannot be had (no compiler, a torch without sgemm, a failed build or self-test) `load`
+cannot be had (no compiler, a torch without sgemm, a failed build or load) `load`
 says why, and the training loop falls back to the fast engine.
 """
 
