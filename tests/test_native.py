@@ -138,3 +138,20 @@ def test_the_roofline_times_the_native_products_too():
     (row,) = roofline([{"widths": [5, 8, 1], "batch": 32}])[1:]
     assert row["native_gflops_per_s"] > 0 and row["torch_gflops_per_s"] > 0
     assert row["gflops_per_s"] == max(row["native_gflops_per_s"], row["torch_gflops_per_s"])
+
+
+def test_the_native_step_gathers_its_batch_as_index_select_does():
+    torch.manual_seed(0)
+    data = training_rows(torch.randn(300, 5), torch.randn(300))
+    index = torch.randperm(300, dtype=torch.int32)[:64]
+    model = build_mlp(5, (16, 8), "silu")
+    fast, ours = (
+        cls(layer_widths(model), Recipe(activation="silu"), 300, 64, 0, False, "cpu")
+        for cls in (FastEngine, NativeEngine)
+    )
+    batches = [Batch.of(torch.full((64, 7), float("nan"))) for _ in range(2)]
+    for eng, batch in zip((fast, ours), batches, strict=True):
+        eng.load(model)
+        eng.step(batch, 1e-2, data, index)
+    assert torch.equal(batches[1].rows, data[index.long()])  # every row, in the index's order
+    torch.testing.assert_close(ours.flat, fast.flat, rtol=1e-5, atol=1e-7)
