@@ -212,11 +212,12 @@ def fit_model(
         order = torch.empty(n, dtype=torch.int32, device=data.device)
         buffer = torch.empty((bs, data.shape[1]), device=data.device)
         batches = {b: Batch.of(buffer[:b]) for b in plan.batch_sizes()}
-        # each step's batch, its slice of the order and its rows, the same every epoch
-        epoch_steps = [
-            (batches[b], order[i * bs : i * bs + b], b)
-            for i, b in ((i, min(bs, n - i * bs)) for i in range(steps))
-        ]
+        # each step's batch, its slice of the order and its row count (kept, not asked of
+        # the tensor at every step), the same every epoch
+        epoch_steps = []
+        for i in range(steps):
+            b = min(bs, n - i * bs)
+            epoch_steps.append((batches[b], order[i * bs : i * bs + b], b))
     val_interval, total_steps = plan.val_interval(recipe), plan.total_steps
     # R² of the rows validated: 1 - MSE / their variance (in standardised units, as R² is)
     val_var = float(val[:, -1].var(correction=0)) if has_val else math.nan
