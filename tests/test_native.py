@@ -1,7 +1,9 @@
 """The native engine (one compiled call a step) against the fast engine it replaces: the same
 step on the same buffers, built once per machine, and a fallback that says why."""
 
+import gc
 import logging
+import math
 import os
 import shutil
 
@@ -155,3 +157,17 @@ def test_the_native_step_gathers_its_batch_as_index_select_does():
         eng.step(batch, 1e-2, data, index)
     assert torch.equal(batches[1].rows, data[index.long()])  # every row, in the index's order
     torch.testing.assert_close(ours.flat, fast.flat, rtol=1e-5, atol=1e-7)
+
+
+def test_the_native_products_keep_their_operands_alive():
+    from interp5d.profiling import malloc_thresholds
+    from interp5d.roofline import native_step_matmuls
+
+    # buffers from the heap, so that a freed one is handed to the next of its size: had the
+    # products lost their input, they would multiply these NaNs
+    with malloc_thresholds(64 << 20, 64 << 20):
+        products = native_step_matmuls([5, 64, 32, 1], 8192)
+        gc.collect()
+        junk = [torch.full((8192, 6), math.nan) for _ in range(8)]
+        products()
+    assert torch.isfinite(products.engine.flat_grad).all() and len(junk) == 8

@@ -57,28 +57,61 @@ def step_matmuls(widths: Sequence[int], batch: int):
     return step
 
 
-def native_step_matmuls(widths: Sequence[int], batch: int):
+class NativeProducts:
+    """One call: the native step's matrix products alone on an engine's own buffers, with
+    the input it multiplies (held here: a ctypes pointer does not keep its tensor alive)."""
+
+    def __init__(self, widths: Sequence[int], batch: int) -> None:
+        from . import native
+        from .native_engine import NativeEngine
+        from .recipes import Recipe
+
+        g = torch.Generator().manual_seed(0)
+        self.engine = NativeEngine(list(widths), Recipe(), batch, batch, 0, False, "cpu", batch)
+        self.engine.flat.copy_(torch.randn(self.engine.flat.shape, generator=g))
+        self.x = torch.randn(batch, widths[0] + 1, generator=g)
+        self._args = (self.engine.net, native.pointer(self.x), self.x.stride(0), batch)
+
+    def __call__(self) -> None:
+        self.engine.lib.interp5d_step_products(*self._args)
+
+
+def native_step_matmuls(widths: Sequence[int], batch: int) -> NativeProducts | None:
     """The native step's matrix products alone (interp5d_step_products) on its own buffers,
     random float32 operands, or None where the native step cannot be built."""
     from . import native
-    from .native_engine import NativeEngine
-    from .recipes import Recipe
 
     if native.unavailable_reason("cpu", "relu") is not None:
         return None
-    g = torch.Generator().manual_seed(0)
-    engine = NativeEngine(list(widths), Recipe(), batch, batch, 0, False, "cpu", batch)
-    engine.flat.copy_(torch.randn(engine.flat.shape, generator=g))
-    x = torch.randn(batch, widths[0] + 1, generator=g)
-    args = (engine.net, native.pointer(x), x.stride(0), batch)
-    return lambda: engine.lib.interp5d_step_products(*args)
+    return NativeProducts(widths, batch)
+
+
+def step_roofline(widths: Sequence[int], batch: int) -> dict[str, Any]:
+    """GFLOP/s of one training step's matrix products for these widths on `batch` rows, with
+    the torch threads in force, the best of five timings: through torch.mm (step_matmuls)
+    and, where it can be built, the native step (native_step_matmuls); `gflops_per_s` is
+    the faster."""
+    widths, batch = list(widths), int(batch)
+    calls = max(3, 2_000_000 // (batch * sum(widths)))
+    t_torch = _best_seconds(step_matmuls(widths, batch), calls)
+    native = native_step_matmuls(widths, batch)
+    t_native = None if native is None else _best_seconds(native, calls)
+    flops = matmul_flops(widths, batch, backward=True) / 1e9
+    t = min(t_torch, t_native or t_torch)
+    return {
+        "shape": f"training step {widths}, {batch} rows",
+        "widths": widths,
+        "batch": batch,
+        "step_matmul_s": t,
+        "gflops_per_s": flops / t,
+        "torch_gflops_per_s": flops / t_torch,
+        "native_gflops_per_s": None if t_native is None else flops / t_native,
+    }
 
 
 def roofline(shapes: Sequence[dict[str, Any]], threads: int = 1) -> list[dict[str, Any]]:
-    """GFLOP/s of one training step's matrix products for each {"widths", "batch"} shape
-    with `threads` torch threads, the best of five timings: through torch.mm
-    (step_matmuls) and, where it can be built, the native step (native_step_matmuls);
-    `gflops_per_s` is the faster. And of a 1024³ sgemm for scale."""
+    """step_roofline for each {"widths", "batch"} shape with `threads` torch threads, and
+    the GFLOP/s of a 1024³ sgemm for scale."""
     out = []
     with torch_threads(threads):
         a, b, c = torch.randn(1024, 1024), torch.randn(1024, 1024), torch.empty(1024, 1024)
@@ -87,23 +120,5 @@ def roofline(shapes: Sequence[dict[str, Any]], threads: int = 1) -> list[dict[st
             {"shape": "sgemm 1024^3", "threads": threads, "gflops_per_s": 2 * 1024**3 / t / 1e9}
         )
         for shape in shapes:
-            widths, batch = list(shape["widths"]), int(shape["batch"])
-            calls = max(3, 2_000_000 // (batch * sum(widths)))
-            t_torch = _best_seconds(step_matmuls(widths, batch), calls)
-            native = native_step_matmuls(widths, batch)
-            t_native = None if native is None else _best_seconds(native, calls)
-            flops = matmul_flops(widths, batch, backward=True) / 1e9
-            t = min(t_torch, t_native or t_torch)
-            out.append(
-                {
-                    "shape": f"training step {widths}, {batch} rows",
-                    "widths": widths,
-                    "batch": batch,
-                    "threads": threads,
-                    "step_matmul_s": t,
-                    "gflops_per_s": flops / t,
-                    "torch_gflops_per_s": flops / t_torch,
-                    "native_gflops_per_s": None if t_native is None else flops / t_native,
-                }
-            )
+            out.append({**step_roofline(shape["widths"], shape["batch"]), "threads": threads})
     return out
