@@ -96,6 +96,11 @@ def test_every_method_is_measured_alike(every_method):
     # the MLP adds its loop's own measures beside the common ones
     mlp = runs["mlp"][0]
     assert 0 < mlp["loop_time_s"] <= mlp["fit_time_s"] and mlp["loop_estimate_mb"] > 0
+    # and its step's products timed right after it; methods without such a loop, none
+    assert mlp["roofline_paired_gflops_per_s"] > 0
+    for name, (rec, _) in runs.items():
+        if name != "mlp":
+            assert rec["roofline_paired_gflops_per_s"] is None, name
 
 
 def test_every_method_saves_and_loads(every_method, tmp_path):
@@ -173,6 +178,8 @@ def test_read_runs_with_benchmarks_and_markdown(tmp_path):
                     "batch_rows": n,
                     "threads": 1,
                     "loop_gflops_per_s": 10.0,
+                    # the products timed in the run's own job: the first run's is absent
+                    "roofline_paired_gflops_per_s": [None, 20.0, 40.0][i],
                 }
             )
         )
@@ -192,6 +199,8 @@ def test_read_runs_with_benchmarks_and_markdown(tmp_path):
     assert runs["job_max_rss_mb"].tolist() == [300.25] * 3
     assert runs["roofline_gflops_per_s"].tolist() == [40.0, 40.0, 50.0]
     assert runs["loop_efficiency"].tolist() == [0.25, 0.25, 0.2]
+    assert runs["loop_efficiency_paired"].tolist()[1:] == [0.5, 0.25]
+    assert np.isnan(runs["loop_efficiency_paired"].iloc[0])
     assert read_runs(paths, benches)["loop_efficiency"].isna().all()  # no roofline record
     stats = by_size(runs)
     small = stats[stats["n_samples"] == 100].iloc[0]

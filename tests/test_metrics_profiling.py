@@ -175,8 +175,10 @@ def test_profile_run_record():
         "oracle_r2",
         "r2_vs_f",
         "loop_estimate_mb",
+        "roofline_paired_gflops_per_s",
     ):
         assert np.isfinite(rec[key]), key
+    assert rec["roofline_paired_gflops_per_s"] > 0
     assert rec["n_train"] + rec["n_val"] + rec["n_test"] == 300
     assert rec["status"] == "ok" and rec["epochs_run"] == 5
     assert rec["oracle_r2"] > 0.99 and rec["train_peak_mb"] >= 0

@@ -15,6 +15,8 @@ from .methods.base import Method, NotFittedError
 from .model import build_mlp, layer_widths, pick_device
 from .profiling import PeakMemory, estimate_prediction_bytes
 from .recipes import Recipe, get_recipe
+from .roofline import step_roofline
+from .roofline_sizes import CHUNK_ROWS
 from .threads import torch_threads
 from .train import TrainResult, estimate_loop_bytes, fit_model, predict_rows, training_rows
 
@@ -144,6 +146,13 @@ class Interpolator(Method):
         if self.loop_memory_ is not None:
             record["loop_peak_mb"] = self.loop_memory_["loop_peak_mb"]
         return record
+
+    def loop_roofline(self) -> float | None:
+        # the rows the loop multiplies at once: its batch, in chunks of at most CHUNK_ROWS
+        self._check_fitted()
+        rows = min(self.result_.batch_rows, CHUNK_ROWS)
+        with torch_threads(self.threads):
+            return step_roofline(layer_widths(self.model_), rows)["gflops_per_s"]
 
     # -- prediction ---------------------------------------------------------------
     def predict_estimate_bytes(self, n_points: int) -> int:

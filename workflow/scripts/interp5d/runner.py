@@ -64,7 +64,10 @@ def profile_run(
     QualityMonitor, started with the fit's clock, sees each validation's R²; for each
     target (a TargetSpec's are set from the validation split's noise ceiling, where the
     dataset has one) the record holds the first time it was reached (or none) and the
-    test R² of the model as it was then, and `curve` the validations.
+    test R² of the model as it was then, and `curve` the validations. For a method with a
+    training loop, its step's matrix products alone are timed right after the fit
+    (`roofline_paired_gflops_per_s`), so that the loop's efficiency can be a ratio measured
+    side by side rather than against a roofline timed in another job.
     """
     tr, va, te = split_indices(len(ds), split, seed)
     X_va, y_va, X_te = ds.X[va], ds.y[va], ds.X[te]
@@ -88,6 +91,9 @@ def profile_run(
                 monitor.start()
                 est.fit(X_tr, y_tr, X_va_fit, y_va_fit, monitor=monitor)
                 fit_time = time.perf_counter() - t0
+        # the loop's products alone, right after it in the same process: the machine's
+        # speed on a shared VM moves by tens of percent between jobs a minute apart
+        paired_roofline = est.loop_roofline()
         with malloc_thresholds(*PREDICT_THRESHOLDS):
             with PeakMemory() as mem_pred:
                 pred = est.predict(X_te)
@@ -133,6 +139,7 @@ def profile_run(
         "val_r2": val_r2,
         "val_oracle_r2": ceiling,
         **extra,
+        "roofline_paired_gflops_per_s": paired_roofline,
         "targets": reached,
         "curve": [{"elapsed_s": t, "val_r2": r} for t, r in monitor.curve],
     }

@@ -202,6 +202,12 @@ class Method:
         """What this method adds to a run's record beyond the common fields."""
         return {}
 
+    def loop_roofline(self) -> float | None:
+        """GFLOP/s of the fitted training loop's step products alone, timed now (the
+        runner times it right after the fit, so that the loop's rate over it is a ratio
+        measured side by side); None for a method without such a loop."""
+        return None
+
     def warm_up_params(self) -> dict[str, Any]:
         """Settings that shorten an iterative fit to one pass, for the runner's untimed
         warm-up on data of the run's shapes (none for one-shot methods)."""
