@@ -148,8 +148,10 @@ class Interpolator(Method):
         return record
 
     def loop_roofline(self) -> float | None:
-        # the rows the loop multiplies at once: its batch, in chunks of at most CHUNK_ROWS
         self._check_fitted()
+        if next(self.model_.parameters()).device.type != "cpu":
+            return None  # the roofline's products are timed on the CPU
+        # the rows the loop multiplies at once: its batch, in chunks of at most CHUNK_ROWS
         rows = min(self.result_.batch_rows, CHUNK_ROWS)
         with torch_threads(self.threads):
             return step_roofline(layer_widths(self.model_), rows)["gflops_per_s"]
