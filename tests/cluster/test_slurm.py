@@ -57,8 +57,11 @@ TEST_CLUSTER_SETTINGS = {
     "slurm-init-seconds-before-status-checks": 2,
     "slurm-keep-successful-logs": True,
 }
-# Measured, so different in every run: timings, throughputs, timestamps, memory peaks, job RSS.
-MEASURED = re.compile(r"(_s|_unix|_peak_mb|_baseline_mb|_rss_mb|_per_s|gflops_per_s|efficiency)$")
+# Measured, so different in every run: timings, throughputs, timestamps, memory peaks, job RSS,
+# the loop's efficiencies (against the environment's roofline and against the run's own).
+MEASURED = re.compile(
+    r"(_s|_unix|_peak_mb|_baseline_mb|_rss_mb|_per_s|gflops_per_s|efficiency|efficiency_paired)$"
+)
 
 
 def _unmeasured(value):
