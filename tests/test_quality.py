@@ -11,7 +11,7 @@ from interp5d.model import matmul_flops
 from interp5d.quality import QualityMonitor, Target, TargetSpec
 from interp5d.recipes import Recipe
 from interp5d.summary import olympic_mean, targets_by_size, ttt_exponents
-from interp5d.train import LoopPlan
+from interp5d.train import LoopPlan, runs_between
 
 
 def test_target_spec_relative_to_the_ceiling_or_absolute():
@@ -190,3 +190,12 @@ def test_roofline_measures_the_steps_matmuls():
     rows = roofline([{"widths": [5, 8, 1], "batch": 32}])
     assert rows[0]["shape"] == "sgemm 1024^3" and rows[0]["gflops_per_s"] > 0
     assert rows[1]["batch"] == 32 and rows[1]["gflops_per_s"] > 0 and rows[1]["threads"] == 1
+
+
+def test_runs_between_validations_cut_an_epochs_steps_where_one_falls():
+    steps = list(range(14))  # an epoch of 14 steps, after 42 of the loop's, validating every 50
+    assert list(runs_between(steps, 42, 50)) == [steps[:8], steps[8:]]
+    assert list(runs_between(steps, 0, 50)) == [steps]
+    assert list(runs_between(steps, 0, 5)) == [steps[:5], steps[5:10], steps[10:]]
+    assert list(runs_between(steps[:3], 49, 1)) == [[0], [1], [2]]
+    assert list(runs_between([], 7, 5)) == []

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from .engine import Engine
 from .fast_engine import VAL_CHUNK
 from .recipes import Recipe
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from .train import Batch
 
 
-class AutogradEngine:
+class AutogradEngine(Engine):
     """The training step of a small reference script, on the batches the loop hands it."""
 
     name = "autograd"

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from .activations import Activation, get_activation
+from .engine import Engine
 from .model import linear_layers, n_block_parameters
 from .recipes import Recipe
 from .roofline_sizes import CHUNK_ROWS
@@ -220,7 +221,7 @@ def chunk_rows_for(device, batch_rows: int) -> int:
     return min(batch_rows, CHUNK_ROWS)
 
 
-class FastEngine:
+class FastEngine(Engine):
     """Parameters, optimiser state and workspaces of one training run, all made here and
     reused at every step; `nbytes` counts them (built on the meta device, it is the loop's
     memory estimate)."""

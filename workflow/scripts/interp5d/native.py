@@ -28,6 +28,7 @@ MAX_LAYERS = 16  # as native_step.c's
 ACTIVATIONS = {"relu": 0, "silu": 1, "tanh": 2}
 
 _f = ctypes.POINTER(ctypes.c_float)
+I32 = ctypes.POINTER(ctypes.c_int32)
 
 
 class Net(ctypes.Structure):
@@ -73,7 +74,7 @@ def pointer(t: torch.Tensor | None, kind=_f):
 
 def index_pointer(t: torch.Tensor | None):
     """An int32 pointer to an index tensor's data (NULL for None)."""
-    return pointer(t, ctypes.POINTER(ctypes.c_int32))
+    return pointer(t, I32)
 
 
 def cache_dir() -> Path:
@@ -137,14 +138,21 @@ def _load() -> tuple[ctypes.CDLL, int]:
         raise NativeUnavailable(f"no C compiler: {compiler!r} is not on PATH (set CC)")
     sgemm = _sgemm_address()
     lib = ctypes.CDLL(str(_build(compiler)))
-    net, i32 = ctypes.POINTER(Net), ctypes.POINTER(ctypes.c_int32)
+    net = ctypes.POINTER(Net)
     c_int = ctypes.c_int
-    lib.interp5d_step.argtypes = [net, _f, c_int, _f, c_int, c_int, ctypes.c_float, _f, i32]
+    lib.interp5d_step.argtypes = [net, _f, c_int, _f, c_int, c_int, ctypes.c_float, _f, I32]
     lib.interp5d_step.restype = None
+    lib.interp5d_steps.argtypes = [
+        *(net, _f, c_int, _f, c_int, c_int),
+        *(ctypes.POINTER(c_int), _f, _f, ctypes.POINTER(I32)),
+    ]
+    lib.interp5d_steps.restype = None
     lib.interp5d_sse.argtypes = [net, _f, _f, c_int, _f, c_int, c_int]
     lib.interp5d_sse.restype = ctypes.c_double
     lib.interp5d_step_products.argtypes = [net, _f, c_int, c_int]
     lib.interp5d_step_products.restype = None
+    lib.interp5d_silu.argtypes = [_f, _f, c_int]
+    lib.interp5d_silu.restype = None
     return lib, sgemm
 
 

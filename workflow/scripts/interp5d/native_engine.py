@@ -3,6 +3,8 @@ call of the compiled step (native_step.c) instead of ~20 PyTorch ops."""
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -12,6 +14,7 @@ from .fast_engine import FastEngine
 from .recipes import Recipe
 
 if TYPE_CHECKING:
+    from .engine import Step
     from .train import Batch
 
 
@@ -58,13 +61,31 @@ class NativeEngine(FastEngine):
         """One Adam step on a batch, in one call; with `index`, its rows are first gathered
         from `data` (in the same call)."""
         rows = self._cached(batch, lambda: self._rows_args(batch.rows))
-        source = self._cached(index, lambda: self._source_args(batch, data, index))
-        self.lib.interp5d_step(self.net, *rows, lr, *source)
+        self.lib.interp5d_step(self.net, *rows, lr, *self._source(batch, data, index))
+
+    def steps(self, run: Sequence[Step], lrs: Sequence[float], data=None) -> None:
+        """The run's steps in one call, each as `step`'s. Their batches are views of one
+        buffer (the loop's), as their rows then start at one address."""
+        x, ldx, y, ldy, _ = self._cached(run[0][0], lambda: self._rows_args(run[0][0].rows))
+        rows = (ctypes.c_int * len(run))()
+        index = (native.I32 * len(run))()
+        source = native.pointer(None), native.index_pointer(None)
+        for s, (batch, batch_index, n) in enumerate(run):
+            if batch.rows.data_ptr() != run[0][0].rows.data_ptr():
+                raise ValueError("the native engine steps a run of batches in one buffer")
+            source = self._source(batch, data, batch_index)
+            rows[s], index[s] = n, source[1]
+        lr = (ctypes.c_float * len(run))(*lrs)
+        self.lib.interp5d_steps(self.net, x, ldx, y, ldy, len(run), rows, lr, source[0], index)
 
     def val_mse(self, val: torch.Tensor) -> float:
         """The validated weights' mean squared error on `val`, in one call."""
         rows = self._cached(val, lambda: self._rows_args(val))
         return self.lib.interp5d_sse(self.net, self._eval_params, *rows) / len(val)
+
+    def _source(self, batch: Batch, data, index) -> tuple:
+        """The C arguments of where a batch's rows come from: `data` by `index`, or none."""
+        return self._cached(index, lambda: self._source_args(batch, data, index))
 
     def _cached(self, key, make) -> tuple:
         """The C arguments for an object the loop passes at every step, made once; the

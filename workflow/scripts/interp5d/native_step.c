@@ -59,18 +59,48 @@ static int block_offset(const Net *net, int layer) {
     return off;
 }
 
+/* The logistic sigmoid 1 / (1 + e^-z) as 1 / (1 + 2^t), t = -z log2(e) = n + f with n an
+ * integer and |f| <= 1/2: 2^f from a degree-5 polynomial (fitted for this to 2^f's relative
+ * error: at most 7.5e-8 on [-1/2, 1/2]), 2^n added to its exponent bits. In ~40% less time
+ * than glibc's vector expf and a division (the sigmoid was a fifth of the SiLU step), at
+ * some cost in relative error for large negative z, where t's own rounding dominates: at
+ * most 6e-7 for |z| <= 10, 3.9e-6 at worst (expf's: 1.2e-7); the absolute error is at most
+ * 2e-7 everywhere (PyTorch's: 1.2e-7). t is clamped to +-125 so that 2^t stays a normal
+ * float: below z = -86.6, s is at most 2.6e-38. A NaN z leaves z s NaN. */
+static inline float sigmoid(float z) {
+    const float t = fminf(fmaxf(-1.44269504f * z, -125.0f), 125.0f);
+    const float n = rintf(t), f = t - n;
+    float p = 1.3276469e-3f;
+    p = fmaf(p, f, 9.6755419e-3f);
+    p = fmaf(p, f, 5.5507135e-2f);
+    p = fmaf(p, f, 2.4022120e-1f);
+    p = fmaf(p, f, 6.9314694e-1f);
+    p = fmaf(p, f, 1.0000001f);
+    int32_t bits;
+    memcpy(&bits, &p, sizeof bits);
+    bits += (int32_t)n << 23;
+    memcpy(&p, &bits, sizeof p);
+    return 1.0f / (1.0f + p);
+}
+
+/* z s(z) in place on n values, their sigmoid s kept in s. */
+static inline void silu(float *z, float *s, int n) {
+#pragma omp simd
+    for (int j = 0; j < n; j++) {
+        s[j] = sigmoid(z[j]);
+        z[j] *= s[j];
+    }
+}
+
+/* The same, exported for the test of its accuracy. */
+void interp5d_silu(float *z, float *s, int n) { silu(z, s, n); }
+
 /* act(z) in place on b rows of h columns (row stride ld); SiLU keeps its sigmoid. */
 static void act_forward(const Net *net, float *z, int ld, float *saved, int b, int h) {
     for (int i = 0; i < b; i++) {
         float *zr = z + (int64_t)i * ld;
         if (net->activation == ACT_SILU) {
-            float *sr = saved + (int64_t)i * h;
-#pragma omp simd
-            for (int j = 0; j < h; j++) {
-                float s = 1.0f / (1.0f + expf(-zr[j]));
-                sr[j] = s;
-                zr[j] *= s;
-            }
+            silu(zr, saved + (int64_t)i * h, h);
         } else if (net->activation == ACT_TANH) {
 #pragma omp simd
             for (int j = 0; j < h; j++) zr[j] = tanhf(zr[j]);
@@ -207,6 +237,16 @@ void interp5d_step(Net *net, float *x, int ldx, const float *y, int ldy, int row
                        0);
     }
     adam(net, lr);
+}
+
+/* `count` steps, each as interp5d_step's, in one call (what it saves is the Python of a call
+ * a step): step s on rows[s] rows of the buffer x, first gathered by index[s] unless index is
+ * NULL, at learning rate lrs[s]. */
+void interp5d_steps(Net *net, float *x, int ldx, const float *y, int ldy, int count,
+                    const int *rows, const float *lrs, const float *data,
+                    const int32_t *const *index) {
+    for (int s = 0; s < count; s++)
+        interp5d_step(net, x, ldx, y, ldy, rows[s], lrs[s], data, index ? index[s] : NULL);
 }
 
 /* The sum of squared errors of the network with parameters `params` on `rows` rows (as

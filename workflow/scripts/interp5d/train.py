@@ -8,12 +8,14 @@ import copy
 import logging
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from .autograd_engine import AutogradEngine
+from .engine import Step
 from .fast_engine import FastEngine
 from .model import layer_widths, matmul_flops
 from .native import unavailable_reason
@@ -132,6 +134,16 @@ def training_rows(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return rows
 
 
+def runs_between(steps: list[Step], done: int, every: int) -> Iterator[list[Step]]:
+    """`steps`, which follow the loop's first `done` steps, cut after each step whose number
+    is a multiple of `every`: the runs of steps between two validations."""
+    i = 0
+    while i < len(steps):
+        j = min(len(steps), i + every - (done + i) % every)
+        yield steps[i:j]
+        i = j
+
+
 def keeps_best(recipe: Recipe) -> bool:
     return recipe.patience is not None or recipe.restore_best
 
@@ -238,10 +250,12 @@ def fit_model(
         if not plan.full_batch:
             torch.randperm(n, generator=generator, out=order)
         rows_seen = 0
-        for batch, index, rows in epoch_steps[: total_steps - step]:  # may end early
-            engine.step(batch, lr_at(step), data, index)
-            step += 1
-            rows_seen += rows
+        # the epoch's steps (the budget may end it early) in runs that end where a
+        # validation falls, each run handed to the engine at once
+        for run in runs_between(epoch_steps[: total_steps - step], step, val_interval):
+            engine.steps(run, [lr_at(step + i) for i in range(len(run))], data)
+            step += len(run)
+            rows_seen += sum(rows for _, _, rows in run)
             if not has_val or (step % val_interval and step != total_steps):
                 continue
             val_mse = engine.val_mse(val)
