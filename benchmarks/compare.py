@@ -18,6 +18,8 @@ heap history; section 2 measures in fresh processes). One torch/BLAS thread, one
 a time; nothing else should run meanwhile. The loop ablation is benchmarks/ablation.py.
 
     .venv/bin/python benchmarks/compare.py [--quick]
+    .venv/bin/python benchmarks/compare.py --methods tuned --functions synthetic5d \
+        --sizes 10000 1000000 --seeds 45 46 47 --no-memory   # seeds not tuned on
 """
 
 from __future__ import annotations
@@ -56,8 +58,10 @@ METHODS = {
 }
 
 
-def comparison(functions, sizes, seeds) -> list[dict]:
-    recipes = {k: get_recipe(v["settings"]) for k, v in METHODS.items() if v["class"] == "mlp"}
+def comparison(functions, sizes, seeds, methods) -> list[dict]:
+    recipes = {
+        k: get_recipe(METHODS[k]["settings"]) for k in methods if METHODS[k]["class"] == "mlp"
+    }
     rates = roofline_of(
         {"roofline": roofline(roofline_shapes(recipes, [round(0.7 * n) for n in sizes]))}
     )
@@ -72,7 +76,7 @@ def comparison(functions, sizes, seeds) -> list[dict]:
     for fn_name in functions:
         fn = get_function(fn_name)
         for n in sizes:
-            for name in METHODS:
+            for name in methods:
                 recs = []
                 for seed in seeds:
                     X, y, f = fn.sample(n, seed)
@@ -151,17 +155,27 @@ def memory(sizes) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="one seed, synthetic5d only")
+    ap.add_argument(
+        "--functions", nargs="+", choices=["synthetic5d", "friedman1", "styblinski_tang"]
+    )
+    ap.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000, 10000])
+    ap.add_argument("--seeds", nargs="+", type=int)
+    ap.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    ap.add_argument("--no-memory", action="store_true", help="without section 3")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    functions = ["synthetic5d"] if args.quick else ["synthetic5d", "friedman1", "styblinski_tang"]
-    seeds = [42] if args.quick else [42, 43, 44]
+    functions = args.functions or (
+        ["synthetic5d"] if args.quick else ["synthetic5d", "friedman1", "styblinski_tang"]
+    )
+    seeds = args.seeds or ([42] if args.quick else [42, 43, 44])
     print(
         f"# interp5d comparison; CPU: {cpu_model()}; 1 torch/BLAS thread; "
         f"seeds {seeds}; torch {torch.__version__}"
     )
     t0 = time.perf_counter()
-    time_to_quality(comparison(functions, [1000, 5000, 10000], seeds))
-    memory([1000, 10000, 100000])
+    time_to_quality(comparison(functions, args.sizes, seeds, args.methods))
+    if not args.no_memory:
+        memory([1000, 10000, 100000])
     print(f"\n(benchmark wall time {time.perf_counter() - t0:.0f} s)")
 
 
