@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class NativeEngine(FastEngine):
-    """FastEngine whose `step` and `val_mse` run in C on the same tensors (parameters,
+    """FastEngine whose `step`, `steps` and `val_mse` run in C on the same tensors (parameters,
     gradient, Adam's moments, the moving average, the workspace): what it holds, keeps and
     returns is the fast engine's. CPU and float32 only; relu, silu and tanh."""
 
@@ -69,7 +69,6 @@ class NativeEngine(FastEngine):
         x, ldx, y, ldy, _ = self._cached(run[0][0], lambda: self._rows_args(run[0][0].rows))
         rows = (ctypes.c_int * len(run))()
         index = (native.I32 * len(run))()
-        source = native.pointer(None), native.index_pointer(None)
         for s, (batch, batch_index, n) in enumerate(run):
             if batch.rows.data_ptr() != run[0][0].rows.data_ptr():
                 raise ValueError("the native engine steps a run of batches in one buffer")

@@ -61,8 +61,8 @@ static int block_offset(const Net *net, int layer) {
 
 /* The logistic sigmoid 1 / (1 + e^-z) as 1 / (1 + 2^t), t = -z log2(e) = n + f with n an
  * integer and |f| <= 1/2: 2^f from a degree-5 polynomial (fitted for this to 2^f's relative
- * error: at most 7.5e-8 on [-1/2, 1/2]), 2^n added to its exponent bits. In ~40% less time
- * than glibc's vector expf and a division (the sigmoid was a fifth of the SiLU step), at
+ * error: at most 7.5e-8 on [-1/2, 1/2]), 2^n added to its exponent bits. In 30-40% less
+ * time than glibc's vector expf and a division (the sigmoid was a fifth of the SiLU step), at
  * some cost in relative error for large negative z, where t's own rounding dominates: at
  * most 6e-7 for |z| <= 10, 3.9e-6 at worst (expf's: 1.2e-7); the absolute error is at most
  * 2e-7 everywhere (PyTorch's: 1.2e-7). t is clamped to +-125 so that 2^t stays a normal
