@@ -10,13 +10,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from .fast_engine import chunk_rows_for
 from .functions import N_FEATURES
 from .methods.base import Method, NotFittedError
 from .model import build_mlp, layer_widths, pick_device
 from .profiling import PeakMemory, estimate_prediction_bytes
 from .recipes import Recipe, get_recipe
 from .roofline import step_roofline
-from .roofline_sizes import CHUNK_ROWS
 from .threads import torch_threads
 from .train import TrainResult, estimate_loop_bytes, fit_model, predict_rows, training_rows
 
@@ -151,8 +151,7 @@ class Interpolator(Method):
         self._check_fitted()
         if next(self.model_.parameters()).device.type != "cpu":
             return None  # the roofline's products are timed on the CPU
-        # the rows the loop multiplies at once: its batch, in chunks of at most CHUNK_ROWS
-        rows = min(self.result_.batch_rows, CHUNK_ROWS)
+        rows = chunk_rows_for("cpu", self.result_.batch_rows)  # what the loop multiplied at once
         with torch_threads(self.threads):
             return step_roofline(layer_widths(self.model_), rows)["gflops_per_s"]
 
