@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 import yaml
-from interp5d.config import ConfigError, check_config
+from interp5d.config import ConfigError, check_config, schema_problem
 from interp5d.recipes import RECIPES, Recipe
 
 from .conftest import REPO
@@ -107,3 +107,81 @@ def test_named_query_columns_for_an_unnamed_model_are_noted(config, tmp_path):
         "columns ['e', 'd', 'c', 'b', 'a'] are taken in that order"
     ]
     assert check_config(config) == []
+
+
+def config_problem(config) -> str:
+    """What the workflow says of a config at start-up: the schema's one line (as
+    workflow/rules/common.smk words it), else check_config's; "" when it passes."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    try:
+        validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    except WorkflowError as e:
+        return f"invalid config: {schema_problem(e.__context__)}"
+    try:
+        check_config(config)
+    except ConfigError as e:
+        return str(e)
+    return ""
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        # each was accepted, then failed inside a job (numpy's allocation, torch's seed) or
+        # gave a target no run can reach
+        (
+            lambda c: c.update(sizes=[1000, 10**12]),
+            "sizes: 1000000000000 rows need at least 50.9 TiB of memory (56 bytes a row",
+        ),
+        (
+            lambda c: c.update(seeds=[42, 2**64]),
+            "seeds.1: 18446744073709551616 is greater than the maximum of 4294967295",
+        ),
+        (lambda c: c.update(seeds=[2**32]), "seeds.0: 4294967296 is greater than the maximum"),
+        (
+            lambda c: c["targets"].update(r2=[-0.5, 0.9]),
+            "targets.r2.0: -0.5 is less than or equal to the minimum of 0",
+        ),
+        (
+            lambda c: c["targets"].update(r2=[0.9, 1.0]),
+            "targets.r2.1: 1.0 is greater than or equal to the maximum of 1",
+        ),
+        (
+            lambda c: c["targets"].update(below_ceiling=[0.01, 2.0]),
+            "targets.below_ceiling.1: 2.0 is greater than or equal to the maximum of 1",
+        ),
+        (
+            lambda c: c.update(datasets={"mine": {"path": "x.npz", "targets": [0.0]}}),
+            "datasets.mine.targets.0: 0.0 is less than or equal to the minimum of 0",
+        ),
+        (
+            lambda c: c.update(
+                predictions={
+                    "p": {
+                        "dataset": "synthetic5d",
+                        "n": 1000,
+                        "method": "seed",
+                        "seed": 2**64,
+                        "points": "p.csv",
+                    }
+                }
+            ),
+            "predictions.p.seed: 18446744073709551616 is greater than the maximum of 4294967295",
+        ),
+    ],
+)
+def test_out_of_range_values_are_refused_in_one_line_naming_the_key(config, change, message):
+    bad = copy.deepcopy(config)
+    change(bad)
+    problem = config_problem(bad)
+    # the key first, on a line of its own (under "invalid config:" for check_config's)
+    assert message in problem and len(problem.splitlines()) <= 2, problem
+
+
+def test_the_largest_sizes_that_fit_pass(config):
+    # the scaling study's million rows, and the bounds themselves
+    assert config_problem({**config, "sizes": [1000, 1_000_000]}) == ""
+    assert config_problem({**config, "seeds": [0, 2**32 - 1]}) == ""
+    assert config_problem({**config, "targets": {"below_ceiling": [0.5], "r2": [0.01]}}) == ""

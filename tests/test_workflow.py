@@ -249,6 +249,9 @@ def test_editing_module_code_reruns_exactly_its_users(tiny_run, module, expected
             "split: train + val + test must sum to 1",
         ),
         ({"sizes": [5]}, "sizes: 5 rows are too few for the split"),
+        # accepted once, then failing inside a job
+        ({"seeds": [2**64]}, "seeds.0: 18446744073709551616 is greater than the maximum of"),
+        ({"sizes": [10**12]}, "sizes: 1000000000000 rows need at least 50.9 TiB of memory"),
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, change, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .data import DataError, load_dataset, load_points, query_columns, split_sizes
@@ -12,6 +13,45 @@ from .recipes import Recipe
 
 class ConfigError(ValueError):
     pass
+
+
+# The least memory a synthetic dataset's row takes in a job: its 5 inputs, target and
+# noise-free value as float64, the arrays generate_dataset draws and every training job
+# loads whole (the job's split copies, tensors and activations come on top). A size past
+# memory at this rate can never run: numpy would fail inside the job ("Unable to allocate").
+DATASET_BYTES_PER_ROW = 7 * 8
+
+
+def machine_memory() -> int | None:
+    """This machine's physical memory in bytes, None where the OS does not say (read
+    without psutil or torch: the Snakefile imports this module to parse the workflow)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def memory_problems(sizes: list[int], memory: int | None) -> list[str]:
+    """One line for each size whose dataset alone would not fit in `memory` bytes."""
+    if memory is None:
+        return []
+    most = memory // DATASET_BYTES_PER_ROW
+    return [
+        f"sizes: {n} rows need at least {_bytes(n * DATASET_BYTES_PER_ROW)} of memory "
+        f"({DATASET_BYTES_PER_ROW} bytes a row: the dataset's inputs, target and noise-free "
+        f"value in float64), more than this machine's {_bytes(memory)}; at most {most:,} "
+        "rows fit"
+        for n in sorted(sizes)
+        if n > most
+    ]
 
 
 def schema_problem(error: Exception) -> str:
@@ -135,6 +175,8 @@ def check_config(config: dict[str, Any]) -> list[str]:
                 except DataError as e:
                     where = "sizes" if name in synthetic else f"datasets.{name}.sizes"
                     problems.append(f"{where}: {e}")
+    if synthetic:
+        problems += memory_problems(config["sizes"], machine_memory())
     if "rbf" in config.get("baselines", {}) and fractions[1] == 0:
         problems.append(
             "baselines.rbf: chooses its smoothing on the validation split; split.val is 0"
