@@ -1,11 +1,18 @@
 """The native step (native_step.c): built with the system C compiler on first use, cached,
 and loaded with ctypes; its matrix products call the sgemm that torch's own library holds.
 
-Built with -march=native and -ffast-math (which lets the compiler call glibc's vector expf
-for SiLU): the cache key holds the source, the flags, the compiler's version and the CPU's
-model and flags, so a library built on one CPU is never loaded on another. When the step
-cannot be had (no compiler, a torch without sgemm, a failed build or load) `load`
-says why, and the training loop falls back to the fast engine.
+Compiled with -march=native and -ffast-math (which lets the compiler vectorise the step), but
+linked without -ffast-math: gcc would otherwise add its start-up code that turns on
+flush-to-zero for the whole process. The cache key holds the source, the flags, the
+compiler's version and what the compiler makes of -march=native, so a library built for one
+CPU is never loaded on another.
+
+Only the user's own build is loaded: the cache folder and every file read from it must be
+owned by the user and writable by no one else (else the step is built in a private folder
+for this process, with a warning), and the library must match the digest its build
+recorded (else it is rebuilt). The library's struct layout is checked against the ctypes
+mirror below before any call. When the step cannot be had (no compiler, a torch without
+sgemm, a failed build) `load` says why, and the training loop falls back to the fast engine.
 """
 
 from __future__ import annotations
@@ -13,20 +20,29 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import logging
 import os
-import platform
+import shlex
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
 
 import torch
 
-SOURCE = Path(__file__).with_name("native_step.c")
-FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-shared", "-fPIC")
-MAX_LAYERS = 16  # as native_step.c's
-ACTIVATIONS = {"relu": 0, "silu": 1, "tanh": 2}
+from .recipes import NATIVE_MAX_LAYERS
 
+SOURCE = Path(__file__).with_name("native_step.c")
+COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC")
+LINK_FLAGS = ("-shared", "-fPIC")  # no -ffast-math here: see the module's docstring
+# extra flags for both steps (the sanitizers' build of `make test-sanitize`); in the key
+EXTRA_FLAGS_ENV = "INTERP5D_NATIVE_CFLAGS"
+MAX_LAYERS = NATIVE_MAX_LAYERS  # native_step.c's; load checks the library agrees
+ACTIVATIONS = {"relu": 0, "silu": 1, "tanh": 2}  # native_step.c's ids; load checks them
+C_ACTIVATIONS = ("relu", "silu", "tanh")  # the order interp5d_layout gives their ids in
+
+log = logging.getLogger("interp5d")
 _f = ctypes.POINTER(ctypes.c_float)
 I32 = ctypes.POINTER(ctypes.c_int32)
 
@@ -85,14 +101,36 @@ def cache_dir() -> Path:
     return Path(base) / "interp5d"
 
 
-def _cpu_signature() -> str:
-    """The CPU's model and instruction-set flags, as -march=native sees them."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return platform.processor()
-    keep = [ln for ln in lines if ln.split(":")[0].strip() in ("model name", "flags")]
-    return "\n".join(dict.fromkeys(keep))  # each distinct line once (every core repeats them)
+def _not_yours(path: Path, st: os.stat_result) -> str | None:
+    """Why a cached file or folder is not safe to trust, or None: it must be the user's own
+    and writable by no one else (a sticky bit does not stop others adding files)."""
+    if st.st_uid != os.geteuid():
+        return f"{path} is owned by uid {st.st_uid}, not by you (uid {os.geteuid()})"
+    if st.st_mode & 0o022:
+        who = " and ".join(
+            w for w, bit in (("group", 0o020), ("others", 0o002)) if st.st_mode & bit
+        )
+        return f"{path} is writable by {who} (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def _cpu_signature(compiler: str) -> str:
+    """What the compiler makes of -march=native: its driver's resolved command line (the
+    CPU's name and each instruction set, on every architecture)."""
+    done = subprocess.run(
+        [compiler, "-march=native", "-###", "-E", "-"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise NativeUnavailable(f"{compiler} -march=native fails: {done.stderr.strip()[-300:]}")
+    return done.stderr
+
+
+def _extra_flags() -> list[str]:
+    return shlex.split(os.environ.get(EXTRA_FLAGS_ENV, ""))
 
 
 def _sgemm_address() -> int:
@@ -103,33 +141,98 @@ def _sgemm_address() -> int:
         raise NativeUnavailable(f"no sgemm_ in {lib}: {e}") from None
 
 
-def _build(compiler: str) -> Path:
+def _cache_folder() -> tuple[Path, bool]:
+    """The cache folder, made 0700 if new, and False; or, where it is not the user's alone
+    (or cannot be made), a new private folder for this process only, and True."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        problem = _not_yours(folder, folder.stat())
+    except OSError as e:
+        problem = f"{folder} cannot be made ({e.strerror})"
+    if problem is None:
+        return folder, False
+    private = Path(tempfile.mkdtemp(prefix="interp5d-native-"))
+    log.warning(
+        "the native step's cache is not safe to load from (%s): building it privately in %s",
+        problem,
+        private,
+    )
+    return private, True
+
+
+def _read_own(path: Path) -> bytes | None:
+    """A cached file's bytes if it is a regular file of the user's alone, else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:  # missing, or a symbolic link
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or _not_yours(path, st):
+            return None
+        return fh.read()
+
+
+def _verified(library: Path) -> bool:
+    """Whether the library is the user's own and matches the digest its build recorded."""
+    record, data = _read_own(library.with_suffix(".sha256")), _read_own(library)
+    return (
+        record is not None
+        and data is not None
+        and hashlib.sha256(data).hexdigest() == record.decode(errors="replace").strip()
+    )
+
+
+def _run(command: list[str], what: str) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise NativeUnavailable(f"{command[0]} failed {what}: {done.stderr.strip()}")
+
+
+def _build(compiler: str, folder: Path) -> Path:
+    """The library in `folder`: the cached one where it is verified, else built, with the
+    digest of what was built recorded beside it."""
     version = subprocess.run(
         [compiler, "--version"], capture_output=True, text=True, check=False
     ).stdout
-    key = hashlib.sha256(
-        "\0".join([SOURCE.read_text(), *FLAGS, version, _cpu_signature()]).encode()
-    ).hexdigest()[:16]
-    target = cache_dir() / f"native_step-{key}.so"
-    if target.exists():
+    extra = _extra_flags()
+    key_text = [SOURCE.read_text(), *COMPILE_FLAGS, *LINK_FLAGS, *extra, version]
+    key = hashlib.sha256("\0".join([*key_text, _cpu_signature(compiler)]).encode()).hexdigest()
+    target = folder / f"native_step-{key[:16]}.so"
+    if _verified(target):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # built beside the target and renamed: jobs that build at once never load a partial file
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(fd)
-    try:
-        done = subprocess.run(
-            [compiler, *FLAGS, str(SOURCE), "-o", tmp, "-lm"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise NativeUnavailable(f"{compiler} failed on {SOURCE.name}: {done.stderr.strip()}")
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    # built in a private folder beside the target and renamed into place: jobs that build
+    # at once never load a partial file, and a damaged one is replaced
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        obj, lib, record = (Path(work) / name for name in ("step.o", "step.so", "step.sha256"))
+        _run([compiler, *COMPILE_FLAGS, *extra, "-c", str(SOURCE), "-o", str(obj)], "compiling")
+        _run([compiler, *LINK_FLAGS, *extra, str(obj), "-o", str(lib), "-lm"], "linking")
+        lib.chmod(0o700)
+        record.write_text(hashlib.sha256(lib.read_bytes()).hexdigest() + "\n")
+        os.replace(record, target.with_suffix(".sha256"))
+        os.replace(lib, target)
     return target
+
+
+def _layout_problem(lib: ctypes.CDLL) -> str | None:
+    """How the library's Net, MAX_LAYERS or activation ids differ from this module's, or None."""
+    n = len(Net._fields_)
+    got = (ctypes.c_int64 * (n + 5))()
+    written = lib.interp5d_layout(got, len(got))
+    mine = [ctypes.sizeof(Net), MAX_LAYERS, *(ACTIVATIONS.get(a, -1) for a in C_ACTIVATIONS)]
+    mine += [getattr(Net, name).offset for name, _ in Net._fields_]
+    theirs = list(got)[: max(written, 0)]
+    if theirs == mine:
+        return None
+    names = ["sizeof(Net)", "MAX_LAYERS", *(f"activation {a!r}" for a in C_ACTIVATIONS)]
+    names += [f"offset of {name}" for name, _ in Net._fields_]
+    if written != len(mine):
+        where = [f"its Net has {written - 5} fields, the mirror {n}"]
+    else:
+        pairs = zip(names, theirs, mine, strict=True)
+        where = [f"{k}: {a} in C, {b} here" for k, a, b in pairs if a != b]
+    return f"the library's layout differs from native.py's mirror ({'; '.join(where[:3])})"
 
 
 def _load() -> tuple[ctypes.CDLL, int]:
@@ -137,7 +240,18 @@ def _load() -> tuple[ctypes.CDLL, int]:
     if shutil.which(compiler) is None:
         raise NativeUnavailable(f"no C compiler: {compiler!r} is not on PATH (set CC)")
     sgemm = _sgemm_address()
-    lib = ctypes.CDLL(str(_build(compiler)))
+    folder, private = _cache_folder()
+    try:
+        library = _build(compiler, folder)
+        lib = ctypes.CDLL(str(library))
+    finally:
+        if private:  # a loaded library stays mapped: nothing of it is left behind
+            shutil.rmtree(folder, ignore_errors=True)
+    lib.interp5d_layout.argtypes = [ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
+    lib.interp5d_layout.restype = ctypes.c_int
+    problem = _layout_problem(lib)
+    if problem is not None:
+        raise NativeUnavailable(problem)
     net = ctypes.POINTER(Net)
     c_int = ctypes.c_int
     lib.interp5d_step.argtypes = [net, _f, c_int, _f, c_int, c_int, ctypes.c_float, _f, I32]
@@ -162,7 +276,7 @@ def _load_once() -> tuple[ctypes.CDLL, int] | NativeUnavailable:
         return _load()
     except NativeUnavailable as e:
         return e
-    except Exception as e:  # anything else of building or loading: the same fallback
+    except OSError as e:  # the cache or the compiler cannot be used, or dlopen refused it
         return NativeUnavailable(f"{type(e).__name__}: {e}")
 
 

@@ -12,16 +12,17 @@
  * with its bias and one gives the block's gradient. */
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#define MAX_LAYERS 16
+#define MAX_LAYERS 16 /* recipes.NATIVE_MAX_LAYERS: native.py checks them equal */
 
 typedef void (*sgemm_t)(const char *, const char *, const int *, const int *, const int *,
                         const float *, const float *, const int *, const float *, const int *,
                         const float *, float *, const int *);
 
-enum { ACT_RELU = 0, ACT_SILU = 1, ACT_TANH = 2 };
+enum { ACT_RELU = 0, ACT_SILU = 1, ACT_TANH = 2 }; /* native.ACTIVATIONS: checked */
 
 /* Filled once by native.py (a ctypes.Structure of the same fields); the pointers are the
  * engine's own torch buffers. */
@@ -43,6 +44,25 @@ typedef struct {
     int64_t t;                     /* Adam steps taken */
     int averaged;                  /* whether avg has been set */
 } Net;
+
+/* The layout native.py's ctypes mirror must have: sizeof(Net), MAX_LAYERS, the activation
+ * ids, then each field's offset in order. Writes at most `capacity` values into `out` and
+ * returns how many there are, so a mirror with another field count is told apart. */
+int interp5d_layout(int64_t *out, int capacity) {
+    const int64_t layout[] = {
+        sizeof(Net), MAX_LAYERS, ACT_RELU, ACT_SILU, ACT_TANH,
+        offsetof(Net, sgemm), offsetof(Net, n_layers), offsetof(Net, widths),
+        offsetof(Net, activation), offsetof(Net, chunk_rows), offsetof(Net, n_params),
+        offsetof(Net, params), offsetof(Net, grad), offsetof(Net, m), offsetof(Net, v),
+        offsetof(Net, avg), offsetof(Net, outputs), offsetof(Net, saved),
+        offsetof(Net, deltas), offsetof(Net, out), offsetof(Net, sq), offsetof(Net, beta1),
+        offsetof(Net, beta2), offsetof(Net, weight_decay), offsetof(Net, eps),
+        offsetof(Net, ema_decay), offsetof(Net, t), offsetof(Net, averaged),
+    };
+    const int count = (int)(sizeof layout / sizeof layout[0]);
+    for (int i = 0; i < count && i < capacity; i++) out[i] = layout[i];
+    return count;
+}
 
 /* Row-major C (m x n, ldc) = op(A) @ op(B) + beta C, op(X) = X or X^T (ta, tb): the
  * column-major sgemm of C^T = op(B)^T op(A)^T. */
@@ -76,9 +96,11 @@ static inline float sigmoid(float z) {
     p = fmaf(p, f, 2.4022120e-1f);
     p = fmaf(p, f, 6.9314694e-1f);
     p = fmaf(p, f, 1.0000001f);
-    int32_t bits;
+    /* in unsigned arithmetic: a negative n shifted is undefined behaviour in C, while the
+     * unsigned sum wraps to the same bits */
+    uint32_t bits;
     memcpy(&bits, &p, sizeof bits);
-    bits += (int32_t)n << 23;
+    bits += (uint32_t)(int32_t)n << 23;
     memcpy(&p, &bits, sizeof p);
     return 1.0f / (1.0f + p);
 }

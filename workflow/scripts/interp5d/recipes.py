@@ -9,6 +9,10 @@ from typing import Any
 SCHEDULES = ("constant", "cosine")
 STEPS_REFERENCE_ROWS = 10_000  # min_steps is the step budget's floor at this many rows
 ENGINES = ("fast", "native", "autograd")
+# the most layers of weights the native step takes (native_step.c's MAX_LAYERS, which
+# interp5d.native checks against the library it loads); kept here, free of torch, so that
+# the config check can refuse a deeper native recipe before any job
+NATIVE_MAX_LAYERS = 16
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,11 @@ class Recipe:
             problems.append(f"members: must be >= 1, got {self.members}")
         if self.engine not in ENGINES:
             problems.append(f"engine: must be one of {ENGINES}, got {self.engine!r}")
+        if self.engine == "native" and len(self.hidden) + 1 > NATIVE_MAX_LAYERS:
+            problems.append(
+                f"engine: native takes up to {NATIVE_MAX_LAYERS} layers ({NATIVE_MAX_LAYERS - 1} "
+                f"hidden widths), hidden has {len(self.hidden)}; use engine 'fast'"
+            )
         if problems:
             raise ValueError("invalid recipe: " + "; ".join(problems))
 

@@ -78,9 +78,12 @@ class NativeProducts:
 
 def native_step_matmuls(widths: Sequence[int], batch: int) -> NativeProducts | None:
     """The native step's matrix products alone (interp5d_step_products) on its own buffers,
-    random float32 operands, or None where the native step cannot be built."""
+    random float32 operands, or None where the native step cannot run these widths (deeper
+    than it takes: such a recipe trains on the fast engine) or cannot be built."""
     from . import native
 
+    if len(widths) - 1 > native.MAX_LAYERS:
+        return None
     if native.unavailable_reason("cpu", "relu") is not None:
         return None
     return NativeProducts(widths, batch)
