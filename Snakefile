@@ -18,16 +18,8 @@ include: "workflow/rules/plots.smk"
 include: "workflow/rules/predict.smk"
 
 
+# The run archive (results/archive) is written by the compare_previous job (aggregate.smk).
 rule all:
     default_target: True
     input:
         all_outputs(),
-
-
-onsuccess:
-    # a small, immutable record of the study when its tables changed (results/archive)
-    from interp5d.archive import archive_run
-
-    folder = archive_run("results")
-    if folder is not None:
-        print(f"archived this run as {folder}")

@@ -77,6 +77,67 @@ def test_the_archive_keeps_each_changed_run_once_read_only(tmp_path):
     assert archive_run(tmp_path / "partial") is None  # no tables: no record
 
 
+def _half_written(root, name):
+    """A folder as a killed or out-of-disk archiver leaves it: a 0-byte table, no manifest,
+    made read-only like a finished record."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "summary.csv").write_bytes(b"")
+    (folder / "summary.csv").chmod(0o444)
+    folder.chmod(0o555)
+    return folder
+
+
+def test_a_half_written_archive_is_removed_and_the_run_archived(tmp_path):
+    results = write_run(tmp_path / "results")
+    root = results / "archive"
+    first = archive_run(results)
+    stale = _half_written(root, "29990101T000000.000000Z_abc1234567_0badcafe")
+    temp = _half_written(root, ".tmp-killed")
+    write_run(results, r2=(0.5, 0.6, 0.55))
+    second = archive_run(results)
+    assert second is not None and archives(root) == [first, second]
+    assert not stale.exists() and not temp.exists()
+    assert sorted(p.name for p in root.iterdir()) == [first.name, second.name]
+    assert archive_run(results) is None  # the tables are archived: nothing more
+
+
+def test_an_archive_cut_off_midway_leaves_nothing_and_the_next_call_writes_it(
+    tmp_path, monkeypatch
+):
+    import errno
+    import shutil
+
+    results = write_run(tmp_path / "results")
+    root = results / "archive"
+    first = archive_run(results)
+    write_run(results, r2=(0.5, 0.6, 0.55))
+    copy2, copied = shutil.copy2, []
+
+    def full_disk(src, dst, **kw):
+        if copied:  # the second file does not fit
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        copied.append(dst)
+        return copy2(src, dst, **kw)
+
+    monkeypatch.setattr(shutil, "copy2", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        archive_run(results)
+    # no folder under a record's name, half-written or not: the last record is still first
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [first.name]
+    assert resolve_run("last", root) == first
+    monkeypatch.setattr(shutil, "copy2", copy2)
+    second = archive_run(results)  # the rerun writes the record the failure lost
+    assert second is not None and archives(root) == [first, second]
+    assert sorted(p.name for p in root.iterdir()) == [first.name, second.name]
+    assert json.loads((second / "manifest.json").read_text())["files"].keys() == {
+        "summary.csv",
+        "summary_by_size.csv",
+        "config.json",
+        "environment.json",
+    }
+
+
 def test_compare_same_runs_reports_no_change(tmp_path):
     a = Run.read(write_run(tmp_path / "a"))
     b = Run.read(write_run(tmp_path / "b", time=(1.05, 1.15, 0.95)))  # timing noise only

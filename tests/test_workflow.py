@@ -5,11 +5,13 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import pandas as pd
 import pytest
 import yaml
+from interp5d.archive import archives
 from interp5d.plots_names import FIGURE_NAMES
 from interp5d.summary import RUN_COLUMNS
 
@@ -342,6 +344,35 @@ def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path):
     assert all(after[p] == before[p] for p in kept)
     for p in after:
         assert json.loads((d / p).read_text())["status"] == "ok"
+
+
+# one dataset, one size, one seed, one short recipe: the fewest jobs of a whole study
+SMALL = {**TINY, "sizes": [60], "seeds": [1], "recipes": {"seed": {"epochs": 2}}, "baselines": {}}
+
+
+def test_a_run_cut_off_after_its_last_job_is_archived(tmp_path):
+    d = copy_workflow(tmp_path)
+    (d / "config.yaml").write_text(yaml.safe_dump(SMALL))
+    # --no-hooks: the run ends as one killed right after its last job (Snakemake's
+    # end-of-run hooks never run); the lock such a kill leaves is lifted as a user would
+    res = snakemake(d, "--cores", "2", "--no-hooks")
+    assert "archived this run as results/archive/" in res.stdout + res.stderr
+    snakemake(d, "--unlock")
+    res = snakemake(d, "--cores", "2")
+    assert "Nothing to be done" in res.stdout + res.stderr
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow/scripts")}
+    res = subprocess.run(
+        [sys.executable, "-m", "interp5d", "compare", "last", "results"],
+        cwd=d,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "The same config." in res.stdout and "0 change(s) beyond noise." in res.stdout
+    assert [p.name for p in (d / "results/archive").iterdir()] == [
+        archives(d / "results/archive")[0].name
+    ]
 
 
 def test_lint_and_format():

@@ -55,10 +55,14 @@ rule config_record:
         "../scripts/config_record.py"
 
 
+# compares this run with the last archived one, then archives it (when its tables changed)
 rule compare_previous:
     input:
         runs="results/summary.csv",
         by_size="results/summary_by_size.csv",
+        # the archive's record holds these too
+        md="results/summary.md",
+        targets_by_size="results/targets_by_size.csv",
         config="results/config.json",
         environment="results/environment.json",
         code=tracked_code("compare_previous.py"),
