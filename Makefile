@@ -1,12 +1,13 @@
 # make run    - set up the pinned virtual environment if missing, then run the study
 # make test   - the test suite (unit, end-to-end workflow, browser, lint)
 # make verify - run the default study and check it against docs/reference/default
+# make test-sanitize - the native step's tests against its ASan + UBSan build
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: run test lint format report bench verify lock test-cluster clean
+.PHONY: run test lint format report bench verify lock test-cluster test-sanitize clean
 
 # The environment comes from the lock: every package at its exact version, nothing resolved.
 $(BIN)/.installed: requirements-dev.lock
@@ -28,6 +29,11 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not cluster"
+
+# The native step built with AddressSanitizer and UBSan, every report fatal, its tests run
+# against that build (tools/test_sanitize.sh says how).
+test-sanitize: $(BIN)/.installed
+	PY=$(BIN)/python tools/test_sanitize.sh
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/snakefmt --check Snakefile workflow/rules && $(BIN)/snakemake --lint

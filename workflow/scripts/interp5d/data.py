@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,14 +148,82 @@ def save_npz(path: str | Path, ds: Dataset) -> None:
         np.savez(fh, **arrays)
 
 
-def _load_npz(path: Path) -> dict[str, Any]:
+# a zip archive begins with a local file header, or an empty one with its end record
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# what reading a damaged zip archive or .npy header raises: a truncated or garbled archive
+# (BadZipFile, EOFError, OSError), a bad CRC (BadZipFile), garbled compressed data
+# (zlib.error), a garbled array header (ValueError), a compression method or encryption
+# zipfile does not support (NotImplementedError, RuntimeError)
+NPZ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+def _holds_objects(z: Any, key: str) -> bool:
+    """Whether the archive's array `key` is really an array of Python objects (reading it
+    would mean unpickling), judged from its own .npy header."""
+    name = key if key in z.zip.namelist() else f"{key}.npy"
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
     try:
+        with z.zip.open(name) as fh:
+            reader = readers.get(np.lib.format.read_magic(fh))
+            return reader is not None and reader(fh)[2].hasobject
+    except NPZ_ERRORS:
+        return False
+
+
+def _read_npz(path: Path, only: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The arrays of an .npz file (every one, or just `only` when it is there) and the
+    names of all its arrays, read without unpickling. A file that is not a zip archive,
+    or a damaged one (truncated, a bad CRC, garbled compressed data or array header), is
+    refused as 'not a valid .npz'; an array of Python objects is named, since reading it
+    would run pickle."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror})") from None
+    if head not in ZIP_MAGIC:
+        # numpy would read it as a pickle and advise allow_pickle: wrong for a file that
+        # is simply not an npz (a CSV or a .npy renamed, a text file)
+        raise DataError(f"{path}: not a valid .npz (not a zip archive; it begins {head!r})")
+    arrays: dict[str, Any] = {}
+    names: list[str] = []
+    try:
+        # members are read lazily: a bad CRC shows only when z[k] reads one, so inside
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as e:  # object arrays need pickle
-        raise DataError(f"{path}: cannot read without unpickling ({e})") from None
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+            names = list(z.files)
+            for key in z.files if only is None else [k for k in z.files if k == only]:
+                try:
+                    arrays[key] = z[key]
+                except ValueError:
+                    if _holds_objects(z, key):
+                        raise DataError(
+                            f"{path}: array {key!r} holds Python objects (dtype object), "
+                            "which only unpickling could read; save plain numeric arrays"
+                        ) from None
+                    raise
+    except DataError:
+        raise
+    except NPZ_ERRORS as e:
+        # one line, however long the archive's own message (it can quote a whole header)
+        reason = str(e) or type(e).__name__
+        reason = reason if len(reason) <= 160 else f"{reason[:160]}..."
+        raise DataError(f"{path}: not a valid .npz ({reason})") from None
+    return arrays, names
+
+
+def _load_npz(path: Path) -> dict[str, Any]:
+    arrays, _ = _read_npz(path)
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
         raise DataError(f"{path}: missing array(s) {', '.join(missing)}; found {sorted(arrays)}")
@@ -367,15 +437,10 @@ def load_points(path: str | Path, *, feature_columns: list[str] | None = None) -
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if "X" not in z.files:
-                    raise DataError(f"{path}: no array 'X'; found {sorted(z.files)}")
-                X = z["X"]
-        except (ValueError, OSError, EOFError) as e:
-            if isinstance(e, DataError):
-                raise
-            raise DataError(f"{path}: not a readable .npz file ({e})") from None
+        arrays, names = _read_npz(path, only="X")
+        if "X" not in arrays:
+            raise DataError(f"{path}: no array 'X'; found {sorted(names)}")
+        X = arrays["X"]
     elif suffix == ".csv":
         frame = _csv_frame(path)
         given = [str(c) for c in frame.columns]

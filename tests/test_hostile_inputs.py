@@ -1,0 +1,159 @@
+"""Issue 24, items 7, 8, 12 and 13: damaged .npz files, values too large to standardise,
+far query points, damaged model files and a constant target, each named in one line (no
+traceback, no silent NaN, no empty cell, no NaN in JSON)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from interp5d import DataError, Interpolator
+from interp5d.__main__ import main
+from interp5d.data import load_dataset, load_points
+from interp5d.methods import method_class
+from interp5d.methods.base import Method
+
+from .conftest import REPO
+
+TINY = {"hidden": [8, 8], "epochs": 3, "batch_size": 32}
+
+
+def strict_json(text: str):
+    """JSON as a strict parser reads it: NaN, Infinity and -Infinity refused."""
+
+    def refuse(token: str):
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def xy(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, 5))
+    return X, X.sum(axis=1) + 0.1 * rng.normal(size=n)
+
+
+def run_main(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code: int, err: str) -> str:
+    """The CLI refused with exit 2 and one line on stderr, which it returns."""
+    assert code == 2, err
+    assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
+@pytest.fixture(scope="module")
+def mlp(tmp_path_factory):
+    X, y = xy(80, seed=1)
+    est = Interpolator(TINY, seed=0).fit(X[:60], y[:60], X[60:], y[60:])
+    path = tmp_path_factory.mktemp("model") / "m.pt"
+    est.save(path)
+    return est, path
+
+
+@pytest.fixture
+def saved_mlp(mlp):
+    return mlp[1]
+
+
+# -- item 7: corrupt .npz files ------------------------------------------------------------
+def damaged_npz(tmp_path, kind: str):
+    X, y = xy(40)
+    good = tmp_path / "good.npz"
+    (np.savez_compressed if kind == "zlib" else np.savez)(good, X=X, y=y)
+    data = bytearray(good.read_bytes())
+    path = tmp_path / f"{kind}.npz"
+    if kind == "truncated":
+        data = data[: len(data) // 2]  # no central directory: BadZipFile
+    elif kind in ("crc", "zlib"):
+        data[data.find(b"X.npy") + 300] ^= 0xFF  # inside X's data: Bad CRC-32 / zlib.error
+    elif kind == "text":
+        data = bytearray(b"x1,x2,x3,x4,x5,y\n1,2,3,4,5,6\n")  # a CSV named .npz
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["truncated", "crc", "zlib", "text"])
+def test_a_damaged_npz_is_named_not_a_traceback(tmp_path, kind):
+    path = damaged_npz(tmp_path, kind)
+    for load in (load_dataset, load_points):
+        with pytest.raises(DataError, match=rf"^{path}: not a valid \.npz \(") as e:
+            load(path)
+        # never numpy's advice to unpickle a file that is simply not an npz
+        assert "allow_pickle" not in str(e.value) and "\n" not in str(e.value)
+
+
+def test_every_flipped_byte_of_an_npz_is_refused_or_read(tmp_path):
+    X, y = xy(8)
+    for save in (np.savez, np.savez_compressed):
+        save(tmp_path / "small.npz", X=X, y=y)
+        good = (tmp_path / "small.npz").read_bytes()
+        for i in range(0, len(good), 3):
+            bad = bytearray(good)
+            bad[i] ^= 0x5A
+            (tmp_path / "bad.npz").write_bytes(bytes(bad))
+            for load in (load_dataset, load_points):
+                # anything but DataError escapes and fails the test
+                with contextlib.suppress(DataError):
+                    load(tmp_path / "bad.npz")
+
+
+def test_an_npz_of_object_arrays_is_named_without_pickle_advice(tmp_path):
+    X, y = xy(10)
+    np.savez(tmp_path / "obj.npz", X=X.astype(object), y=y)
+    with pytest.raises(DataError, match=r"obj.npz: array 'X' holds Python objects") as e:
+        load_dataset(tmp_path / "obj.npz")
+    assert "allow_pickle" not in str(e.value)
+
+
+def test_cli_names_a_damaged_npz_in_one_line(tmp_path, capsys, saved_mlp):
+    # a real process: the console shows exactly one line, and no model is written
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow/scripts")}
+    data = damaged_npz(tmp_path, "truncated")
+    res = subprocess.run(
+        [sys.executable, "-m", "interp5d", "fit", "--data", str(data), "--out", "m.pt"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert f"{data}: not a valid .npz (" in one_line_error(res.returncode, res.stderr)
+    assert not (tmp_path / "m.pt").exists()
+    points = damaged_npz(tmp_path, "crc")
+    code, _, err = run_main(capsys, "predict", "--model", str(saved_mlp), "--points", str(points))
+    assert f"{points}: not a valid .npz (Bad CRC-32" in one_line_error(code, err)
+
+
+def study_config(**entries):
+    """The shipped config with `entries` added (datasets, predictions)."""
+    import yaml
+
+    return {**yaml.safe_load((REPO / "config.yaml").read_text()), **entries}
+
+
+def test_the_config_check_names_the_key_and_the_damaged_file(tmp_path):
+    from interp5d.config import ConfigError, check_config
+
+    data, points = damaged_npz(tmp_path, "truncated"), damaged_npz(tmp_path, "text")
+    query = {"dataset": "synthetic5d", "n": 1000, "method": "tuned", "seed": 42}
+    config = study_config(
+        datasets={"bad": {"path": str(data)}},
+        predictions={"p": {**query, "points": str(points)}},
+    )
+    with pytest.raises(ConfigError) as e:
+        check_config(config)
+    assert f"datasets.bad: {data}: not a valid .npz (" in str(e.value)
+    assert f"predictions.p.points: {points}: not a valid .npz (not a zip archive" in str(e.value)
