@@ -6,21 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import subprocess
 import sys
-import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
-import torch
 from interp5d import DataError, Interpolator
 from interp5d.__main__ import main
 from interp5d.data import load_dataset, load_points
-from interp5d.methods import method_class
-from interp5d.methods.base import Method
 
 from .conftest import REPO
 
