@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from interp5d import DataError, Interpolator
 from interp5d.__main__ import main
@@ -151,3 +152,66 @@ def test_the_config_check_names_the_key_and_the_damaged_file(tmp_path):
         check_config(config)
     assert f"datasets.bad: {data}: not a valid .npz (" in str(e.value)
     assert f"predictions.p.points: {points}: not a valid .npz (not a zip archive" in str(e.value)
+
+
+# -- item 8: values too large to standardise; query points far outside ---------------------
+def test_features_too_large_to_standardise_are_refused_naming_the_column(tmp_path, capsys):
+    X, y = xy()
+    X[:, 2] *= 1e200  # its variance overflows float64: the scale would be inf
+    np.savez(tmp_path / "big.npz", X=X, y=y)
+    with pytest.raises(DataError, match=r"big.npz: feature column 2 .*too large to standardise"):
+        load_dataset(tmp_path / "big.npz")
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(t=y)
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    with pytest.raises(DataError, match=r"big.csv: feature column 'c' .*too large to standard"):
+        load_dataset(tmp_path / "big.csv", target_column="t")
+    # the library refuses too, before any training
+    with pytest.raises(DataError, match=r"training data: feature column 2 .*too large"):
+        Interpolator(TINY).fit(X, y)
+    code, _, err = run_main(capsys, "fit", "--data", str(tmp_path / "big.npz"), "--out", "m.pt")
+    assert "big.npz: feature column 2 " in one_line_error(code, err)
+
+
+def test_the_config_check_refuses_values_too_large_to_standardise(tmp_path):
+    from interp5d.config import ConfigError, check_config
+
+    X, y = xy()
+    np.savez(tmp_path / "big.npz", X=X * 1e200, y=y)
+    with pytest.raises(ConfigError, match=r"datasets.big: .*big.npz: feature column 0 holds"):
+        check_config(study_config(datasets={"big": {"path": str(tmp_path / "big.npz")}}))
+
+
+def test_targets_too_large_to_standardise_are_refused(tmp_path):
+    X, y = xy()
+    np.savez(tmp_path / "big.npz", X=X, y=y * 1e300)  # mse inf, R² NaN before
+    with pytest.raises(DataError, match=r"big.npz: the target y .*too large to standardise"):
+        load_dataset(tmp_path / "big.npz")
+    pd.DataFrame(X, columns=list("abcde")).assign(t=y * 1e300).to_csv(tmp_path / "b.csv")
+    with pytest.raises(DataError, match=r"b.csv: the target 't' .*too large to standardise"):
+        load_dataset(tmp_path / "b.csv", feature_columns=list("abcde"), target_column="t")
+    with pytest.raises(DataError, match=r"training data: the target y .*too large"):
+        Interpolator(TINY).fit(X, y * 1e300)
+
+
+def test_far_query_points_are_predicted_or_flagged_never_an_empty_cell(tmp_path, capsys, mlp):
+    est, path = mlp
+    X, _ = xy(4, seed=5)
+    X[1, 0] = 1e39  # beyond float32: the network cannot evaluate it
+    X[2, 3] = -1e6  # far outside, but within float32: predicted
+    np.savez(tmp_path / "far.npz", X=X)
+    out = tmp_path / "pred.csv"
+    code, _, err = run_main(
+        capsys, "predict", "--model", str(path), "--points", str(tmp_path / "far.npz"),
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    text = out.read_text()
+    assert ",," not in text and ",\n" not in text  # no empty cell anywhere
+    got = pd.read_csv(out)
+    assert got["out_of_range"].tolist() == [False, True, True, False]
+    assert np.isnan(got["prediction"][1]) and np.isfinite(got["prediction"].drop(1)).all()
+    assert "1 of 4 point(s) have no finite prediction" in err and "row(s) 1" in err
+    # the library says so too, rather than returning NaN without a word
+    with pytest.warns(RuntimeWarning, match=r"1 of 4 prediction\(s\) are not finite"):
+        pred = est.predict(X)
+    assert np.isnan(pred[1])

@@ -1,7 +1,7 @@
 """Snakemake script: predictions of one trained model for a file of query points."""
 
 from interp5d.logs import start_job_log
-from interp5d.predict import predict_file
+from interp5d.predict import nonfinite_note, predict_file
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])
@@ -12,3 +12,6 @@ log.info(
     snakemake.input.model,
     int(frame["out_of_range"].sum()),
 )
+note = nonfinite_note(frame, snakemake.input.points)
+if note:
+    log.warning("%s", note)

@@ -87,12 +87,15 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import predict_file
+    from .predict import nonfinite_note, predict_file
 
     if args.out:
         _writable(args.out, "--out")
     out = args.out or sys.stdout
     frame = predict_file(args.model, args.points, out)
+    note = nonfinite_note(frame, args.points)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     n_out = int(frame["out_of_range"].sum())
     if n_out:
         print(
@@ -209,9 +212,10 @@ def parser() -> argparse.ArgumentParser:
         ".csv file (five numeric columns, header row). A model fitted on named columns matches "
         "a CSV's columns by name, in any order, and refuses other names. Writes CSV: the "
         "points, prediction, std (the predictive standard deviation of a new observation: "
-        "the ensemble's spread, if any, plus the residual variance on the validation split), "
-        "out_of_range (True where a point lies outside the box of the training inputs: an "
-        "extrapolation).",
+        "the ensemble's spread, if any, plus the residual variance on the validation split; "
+        "nan for a model fitted without one), out_of_range (True where a point lies outside "
+        "the box of the training inputs: an extrapolation; a point too far out for the "
+        "model's arithmetic is predicted as nan, with a warning).",
     )
     pred.add_argument("--model", required=True, help="a model saved by `fit` or by the workflow")
     pred.add_argument("--points", required=True, help="query points: .npz or .csv")

@@ -387,6 +387,14 @@ def load_dataset(
         target=raw["meta"].get("target_column") if suffix == ".csv" else None,
         csv_rows=suffix == ".csv",
     )
+    # refused here, before any work: the config check and `fit` load the file first
+    fit_scalers(
+        X,
+        y,
+        str(path),
+        columns=raw["meta"].get("feature_columns") if suffix == ".csv" else None,
+        target=raw["meta"].get("target_column") if suffix == ".csv" else None,
+    )
     f = raw.get("f")
     if f is not None:
         f = np.asarray(f, dtype=np.float64)
@@ -500,6 +508,24 @@ def split_indices(
     return perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
 
 
+def fit_scalers(
+    X: np.ndarray,
+    y: np.ndarray,
+    source: str,
+    columns: list[str] | None = None,
+    target: str | None = None,
+) -> tuple[Standardizer, Standardizer]:
+    """The features' and the target's Standardizers, refusing values too large to
+    standardise with the column named as the data names it (a CSV's names, else the
+    index from 0) and the target by its name (else y)."""
+    labels = [
+        f"feature column {columns[j]!r}" if columns else f"feature column {j}"
+        for j in range(X.shape[1])
+    ]
+    y_label = f"the target {target!r}" if target else "the target y"
+    return Standardizer().fit(X, source, labels), Standardizer().fit(y, source, y_label)
+
+
 @dataclass
 class Standardizer:
     """Per-column (x - mean) / scale; a constant column gets scale 1."""
@@ -507,13 +533,37 @@ class Standardizer:
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
 
-    def fit(self, a: np.ndarray) -> Standardizer:
+    def fit(
+        self, a: np.ndarray, source: str = "data", labels: list[str] | str | None = None
+    ) -> Standardizer:
+        """The per-column statistics of `a`. Values too large to standardise (the mean's
+        sum or the variance's squares overflow float64: a magnitude past about 1e154) are
+        refused, naming `source` and the column by `labels` (one per column of a 2-D
+        array, or one for a 1-D one; default their index): their scale would be inf and
+        every standardised value 0, a model of nothing that still reports status ok. A
+        finite scale also bounds the standardised training values (|z| <= sqrt(n)), so
+        the float32 network can hold them."""
         a = np.asarray(a, dtype=np.float64)
         # per column over a contiguous copy of the columns: numpy's reductions over axis 0
         # of a narrow (n, 5) array are 4x slower than the copy and contiguous ones together
         cols = np.ascontiguousarray(a.T) if a.ndim == 2 else a
-        self.mean = cols.mean(axis=-1)
-        std = cols.std(axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # said below, by column
+            self.mean = cols.mean(axis=-1)
+            std = cols.std(axis=-1)
+        bad = ~(np.isfinite(self.mean) & np.isfinite(std))
+        if bad.any():
+            j = int(np.flatnonzero(np.atleast_1d(bad))[0])
+            if a.ndim == 2:
+                label = labels[j] if isinstance(labels, list) else f"column {j}"
+                peak = np.abs(cols[j]).max()
+            else:
+                label = labels if isinstance(labels, str) else "the values"
+                peak = np.abs(cols).max()
+            raise DataError(
+                f"{source}: {label} holds values too large to standardise (up to {peak:.3g} "
+                "in magnitude: its variance overflows float64); rescale it, e.g. to units "
+                "near 1 or to its logarithm"
+            )
         self.scale = np.where(std > 0, std, 1.0)
         return self
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..data import DataError, Standardizer, check_columns, validate_xy
+from ..data import DataError, Standardizer, check_columns, fit_scalers, row_numbers, validate_xy
 from ..functions import N_FEATURES
 from ..metrics import r2_score
 from ..quality import QualityMonitor
@@ -21,6 +22,11 @@ FORMAT_VERSION = 2
 
 class NotFittedError(ValueError, AttributeError):
     """Predict before fit (the bases of scikit-learn's NotFittedError)."""
+
+
+class NonFinitePredictionWarning(RuntimeWarning):
+    """Finite query points whose prediction is not finite: points so far outside the
+    training range that the model's arithmetic overflows (the MLP computes in float32)."""
 
 
 def column_names(X: Any) -> list[str] | None:
@@ -168,8 +174,8 @@ class Method:
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_  # a refit on arrays: no names any more
         self.target_name_ = None if target is None else str(target)
-        self.x_scaler_ = Standardizer().fit(X)
-        self.y_scaler_ = Standardizer().fit(y)
+        # values too large to standardise are refused here, naming the column
+        self.x_scaler_, self.y_scaler_ = fit_scalers(X, y, "training data", names, target)
         cols = np.ascontiguousarray(X.T)  # see Standardizer.fit: contiguous is faster
         self.x_min_, self.x_max_ = cols.min(axis=1), cols.max(axis=1)
         self.n_features_in_ = N_FEATURES
@@ -247,6 +253,18 @@ class Method:
             if return_std:
                 var[i : i + len(chunk)] = self._predict_var(chunk)
         out = self.y_scaler_.inverse_transform(out)
+        lost = ~np.isfinite(out)
+        if lost.any():
+            # never NaN without a word: how many, where and why (out_of_range flags them)
+            why = "the points lie too far outside the training range for its arithmetic"
+            if self.status_ == "diverged":
+                why = "the model diverged in training"
+            warnings.warn(
+                f"{int(lost.sum())} of {len(out)} prediction(s) are not finite, at "
+                f"{row_numbers(np.flatnonzero(lost), csv_rows=False)}: {why}",
+                NonFinitePredictionWarning,
+                stacklevel=2,
+            )
         if not return_std:
             return float(out[0]) if single else out
         std = np.sqrt(var) * self.y_scaler_.scale
