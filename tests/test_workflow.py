@@ -375,6 +375,38 @@ def test_a_run_cut_off_after_its_last_job_is_archived(tmp_path):
     ]
 
 
+def test_a_full_disk_is_named_with_the_job_and_the_path(tmp_path):
+    from .test_logs import fill
+
+    d = copy_workflow(tmp_path)
+    (d / "config.yaml").write_text(yaml.safe_dump(SMALL))
+    results = d / "results"
+    results.mkdir()
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(results)],
+        capture_output=True,
+        text=True,
+    )
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {res.stderr.strip()}")
+    try:
+        fill(results)
+        data = "results/data/synthetic5d/n60_seed1.npz"
+        res = snakemake(d, "--cores", "1", data, check=False)
+    finally:
+        subprocess.run(["umount", str(results)], check=True)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    # one line with the job, the file it could not write and why
+    named = [
+        ln
+        for ln in out.splitlines()
+        if "no space left on device" in ln and "generate_dataset" in ln and data in ln
+    ]
+    assert named, out
+    assert "lost sys.stderr" not in out
+
+
 def test_lint_and_format():
     res = snakemake(REPO, "--lint", "--directory", str(REPO), check=False)
     assert res.returncode == 0, res.stdout + res.stderr
