@@ -9,13 +9,17 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from interp5d import DataError, Interpolator
 from interp5d.__main__ import main
 from interp5d.data import load_dataset, load_points
+from interp5d.methods import method_class
+from interp5d.methods.base import Method
 
 from .conftest import REPO
 
@@ -215,3 +219,94 @@ def test_far_query_points_are_predicted_or_flagged_never_an_empty_cell(tmp_path,
     with pytest.warns(RuntimeWarning, match=r"1 of 4 prediction\(s\) are not finite"):
         pred = est.predict(X)
     assert np.isnan(pred[1])
+
+
+# -- item 12: damaged model files -------------------------------------------------------
+def damage(src, dest, edit) -> None:
+    blob = torch.load(src, weights_only=True)
+    meta = json.loads(blob["metadata"])
+    edit(meta, blob["arrays"])
+    blob["metadata"] = json.dumps(meta)
+    torch.save(blob, dest)
+
+
+def _set_hidden(meta, arrays):
+    meta["params"]["recipe"]["hidden"] = [16, 8]
+
+
+def _nan_weight(meta, arrays):
+    arrays["member0.2.weight"][0, 0] = float("nan")
+
+
+MLP_DAMAGE = {
+    "missing key": (lambda m, a: m.pop("x_min"), r"metadata key\(s\) \['x_min'\] missing"),
+    "missing state key": (
+        lambda m, a: m["state"].pop("n_val"),
+        r"metadata key\(s\) \['state.n_val'\] missing",
+    ),
+    "wrong hidden": (_set_hidden, r"array 'member0.0.weight' has shape \(8, 5\), expected \(16"),
+    "2-value x_scaler": (
+        lambda m, a: m["x_scaler"].update(mean=[0.0, 1.0]),
+        r"x_scaler.mean must be 5 finite number\(s\), got 2: \[0.0, 1.0\]",
+    ),
+    "zero scale": (
+        lambda m, a: m["y_scaler"].update(scale=[0.0]),
+        r"y_scaler.scale must be 1 finite number\(s\) > 0, got 1: \[0.0\]",
+    ),
+    "NaN weights": (_nan_weight, r"array 'member0.2.weight' holds 1 NaN/inf value"),
+    "missing array": (
+        lambda m, a: a.pop("member0.4.bias"),
+        r"array\(s\) \['member0.4.bias'\] missing, \[\] unexpected",
+    ),
+    "unknown method": (lambda m, a: m.update(method="nope"), r"unknown method 'nope'"),
+    "bad params": (
+        lambda m, a: m["params"].update(speed=3),
+        r"params: unknown setting\(s\) \['speed'\] for 'mlp'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MLP_DAMAGE))
+def test_a_damaged_model_file_is_named_in_one_line(tmp_path, capsys, saved_mlp, case):
+    edit, message = MLP_DAMAGE[case]
+    path = tmp_path / "damaged.pt"
+    damage(saved_mlp, path, edit)
+    with pytest.raises(DataError, match=rf"^{path}: .*{message}") as e:
+        Method.load(path)
+    assert "\n" not in str(e.value)
+    X, _ = xy(3)
+    np.savez(tmp_path / "q.npz", X=X)
+    code, _, err = run_main(
+        capsys, "predict", "--model", str(path), "--points", str(tmp_path / "q.npz")
+    )
+    assert str(path) in one_line_error(code, err)
+
+
+BASELINES = {
+    "ols": ({}, "coef", lambda a: a[:3]),
+    "rbf": ({"smoothing": [1e-3]}, "X", lambda a: a[:, :4]),
+    "sklearn_mlp": ({"hidden": [4], "max_iter": 5}, "coef1", lambda a: a.T),
+    "gp": ({"select_rows": 20}, "theta", lambda a: a[:2]),
+}
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_damaged_baseline_files_are_named(tmp_path, name):
+    settings, key, reshape = BASELINES[name]
+    X, y = xy(50, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn's convergence warning at 5 iterations
+        est = method_class(name)(**settings).fit(X[:40], y[:40], X[40:], y[40:])
+    est.save(tmp_path / "ok.pt")
+    assert np.allclose(Method.load(tmp_path / "ok.pt").predict(X), est.predict(X))
+
+    def bad_shape(meta, arrays):
+        arrays[key] = torch.as_tensor(np.ascontiguousarray(reshape(arrays[key].numpy())))
+
+    def nan(meta, arrays):
+        arrays[key] = arrays[key].clone().fill_(float("nan"))
+
+    for edit, message in ((bad_shape, rf"array '{key}' has shape"), (nan, "NaN/inf")):
+        damage(tmp_path / "ok.pt", tmp_path / "bad.pt", edit)
+        with pytest.raises(DataError, match=rf"bad.pt: .*{message}"):
+            Method.load(tmp_path / "bad.pt")

@@ -10,9 +10,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from .data import DataError
 from .fast_engine import chunk_rows_for
 from .functions import N_FEATURES
-from .methods.base import Method, NotFittedError
+from .methods.base import Method, NotFittedError, check_arrays, require_keys
 from .model import build_mlp, layer_widths, pick_device
 from .profiling import PeakMemory, estimate_prediction_bytes
 from .recipes import Recipe, get_recipe
@@ -207,10 +208,26 @@ class Interpolator(Method):
         return meta, arrays
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.recipe_ = get_recipe(self.recipe)
+        require_keys(meta, ("epochs_run", "best_epoch", "n_val"), "state.")
+        try:
+            self.recipe_ = get_recipe(self.recipe)
+        except (TypeError, ValueError) as e:  # a hand-edited recipe: wrong keys or values
+            raise DataError(f"params.recipe: {e}") from None
+        models = [
+            build_mlp(N_FEATURES, self.recipe_.hidden, self.recipe_.activation)
+            for _ in range(self.recipe_.members)
+        ]
+        # the arrays' names and shapes must be the recipe's networks', checked here rather
+        # than by load_state_dict's many-line error
+        shapes = {
+            f"member{i}.{k}": tuple(v.shape)
+            for i, model in enumerate(models)
+            for k, v in model.state_dict().items()
+        }
+        hidden, members = list(self.recipe_.hidden), self.recipe_.members
+        check_arrays(arrays, shapes, f" (the recipe's hidden {hidden}, members {members})")
         self.members_ = []
-        for i in range(self.recipe_.members):
-            model = build_mlp(N_FEATURES, self.recipe_.hidden, self.recipe_.activation)
+        for i, model in enumerate(models):
             prefix = f"member{i}."
             state = {
                 k[len(prefix) :]: torch.as_tensor(v)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import math
 import warnings
 from pathlib import Path
 from typing import Any, ClassVar
@@ -336,31 +337,149 @@ class Method:
 
     @classmethod
     def load(cls, path: str | Path) -> Method:
-        """A model saved by `save`, of this class (or any method, called on Method)."""
-        from . import method_class
+        """A model saved by `save`, of this class (or any method, called on Method).
 
+        Every key, shape and value is checked first: a damaged or hand-edited file is
+        refused with one DataError naming the file and what is wrong, never a traceback
+        from deep inside, a broadcast error at predict or NaN predictions without a word.
+        """
         meta, arrays = read_model_file(path)
+        try:
+            est = cls._from_checked(meta, arrays)
+        except DataError as e:
+            raise DataError(f"{path}: {e}") from None
+        return est
+
+    @classmethod
+    def _from_checked(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Method:
+        """The model of a file's metadata and arrays, each checked (DataError says which)."""
+        from . import REGISTRY, method_class
+
+        if meta["method"] not in REGISTRY:
+            raise DataError(f"unknown method {meta['method']!r}; known: {', '.join(REGISTRY)}")
         est_cls = method_class(meta["method"])
         if not issubclass(est_cls, cls):
-            raise DataError(f"{path}: holds a {meta['method']!r} model, not a {cls.__name__}")
-        est = est_cls(**meta["params"])
+            raise DataError(f"holds a {meta['method']!r} model, not a {cls.__name__}")
+        params = meta["params"]
+        if not isinstance(params, dict):
+            raise DataError(f"params must be a mapping, got {type(params).__name__}")
+        unknown = sorted(set(params) - set(est_cls._param_names()))
+        if unknown:
+            raise DataError(f"params: unknown setting(s) {unknown} for {meta['method']!r}")
+        est = est_cls(**params)
+        for key, size in (("x_scaler", N_FEATURES), ("y_scaler", 1)):
+            if not isinstance(meta[key], dict) or not {"mean", "scale"} <= set(meta[key]):
+                raise DataError(f"{key} must be a mapping with 'mean' and 'scale'")
+            numbers(meta[key]["mean"], f"{key}.mean", size)
+            numbers(meta[key]["scale"], f"{key}.scale", size, positive=True)
         est.x_scaler_ = Standardizer.from_dict(meta["x_scaler"])
         est.y_scaler_ = Standardizer.from_dict(meta["y_scaler"], scalar=True)
-        est.x_min_, est.x_max_ = np.asarray(meta["x_min"]), np.asarray(meta["x_max"])
-        est.n_features_in_ = N_FEATURES
-        est.n_train_ = meta["n_train"]
+        est.x_min_ = numbers(meta["x_min"], "x_min", N_FEATURES)
+        est.x_max_ = numbers(meta["x_max"], "x_max", N_FEATURES)
+        if (est.x_min_ > est.x_max_).any():
+            raise DataError(f"x_min {est.x_min_.tolist()} exceeds x_max {est.x_max_.tolist()}")
+        n_train = meta["n_train"]
+        if not isinstance(n_train, int) or isinstance(n_train, bool) or n_train < 1:
+            raise DataError(f"n_train must be a whole number >= 1, got {n_train!r}")
+        est.n_features_in_, est.n_train_ = N_FEATURES, n_train
+        for key, kind in (("status", str), ("history", dict), ("state", dict)):
+            if not isinstance(meta[key], kind):
+                raise DataError(f"{key} must be a {kind.__name__}, got {meta[key]!r}")
         est.status_ = meta["status"]
-        est.history_ = meta["history"]
-        if meta["feature_names"] is not None:
-            est.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        # a history's NaN (epochs without validation) is saved as null: NaN again here
+        est.history_ = {
+            k: [math.nan if v is None else v for v in vals] if isinstance(vals, list) else vals
+            for k, vals in meta["history"].items()
+        }
+        names = meta["feature_names"]
+        if names is not None:
+            if (
+                not isinstance(names, list)
+                or len(names) != N_FEATURES
+                or not all(isinstance(c, str) for c in names)
+                or len(set(names)) != N_FEATURES
+            ):
+                raise DataError(f"feature_names must be {N_FEATURES} distinct names, got {names}")
+            est.feature_names_in_ = np.asarray(names, dtype=object)
+        if meta["target_name"] is not None and not isinstance(meta["target_name"], str):
+            raise DataError(f"target_name must be a name or null, got {meta['target_name']!r}")
         est.target_name_ = meta["target_name"]
-        est.noise_var_ = meta["noise_var"]
+        noise = meta["noise_var"]
+        if noise is not None and (
+            not isinstance(noise, int | float) or not math.isfinite(noise) or noise < 0
+        ):
+            raise DataError(f"noise_var must be a finite number >= 0 or null, got {noise!r}")
+        est.noise_var_ = noise
         est._restore(meta["state"], arrays)
         return est
 
 
+COMMON_KEYS = (
+    "format_version",
+    "method",
+    "params",
+    "x_scaler",
+    "y_scaler",
+    "x_min",
+    "x_max",
+    "n_train",
+    "status",
+    "history",
+    "feature_names",
+    "target_name",
+    "noise_var",
+    "state",
+)
+
+
+def require_keys(meta: dict[str, Any], keys: list[str] | tuple[str, ...], where: str = "") -> None:
+    """Refuse metadata without `keys`, naming the missing ones (under `where`.)."""
+    missing = [f"{where}{k}" for k in keys if k not in meta]
+    if missing:
+        raise DataError(f"metadata key(s) {missing} missing")
+
+
+def numbers(value: Any, what: str, size: int, positive: bool = False) -> np.ndarray:
+    """`value` as `size` finite float64 numbers (each > 0 with `positive`), else a
+    DataError naming `what`."""
+    try:
+        a = np.asarray(value, dtype=np.float64).reshape(-1)
+        ok = np.ndim(value) <= 1 and a.size == size and np.isfinite(a).all()
+        ok = ok and (not positive or (a > 0).all())
+    except (TypeError, ValueError):
+        a, ok = np.asarray([]), False
+    if not ok:
+        cond = " > 0" if positive else ""
+        raise DataError(
+            f"{what} must be {size} finite number(s){cond}, got {a.size}: {value!r:.80}"
+        )
+    return a
+
+
+def check_arrays(
+    arrays: dict[str, np.ndarray], shapes: dict[str, tuple[int | None, ...]], why: str = ""
+) -> None:
+    """Refuse a file whose arrays are not exactly `shapes` (None: any length), naming the
+    missing and unexpected arrays or the first of the wrong shape; `why` says where the
+    expected shapes come from."""
+    missing = [k for k in shapes if k not in arrays]
+    unexpected = [k for k in arrays if k not in shapes]
+    if missing or unexpected:
+        raise DataError(f"array(s) {missing} missing, {unexpected} unexpected{why}")
+    for key, shape in shapes.items():
+        got = arrays[key].shape
+        fits = len(got) == len(shape)
+        if not fits or any(e is not None and g != e for g, e in zip(got, shape, strict=True)):
+            expected = "(" + ", ".join("n" if e is None else str(e) for e in shape)
+            expected += ",)" if len(shape) == 1 else ")"
+            raise DataError(f"array {key!r} has shape {got}, expected {expected}{why}")
+
+
 def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The metadata and arrays of a model file (tensors and JSON only: weights_only)."""
+    """The metadata and arrays of a model file (tensors and JSON only: weights_only),
+    with every common metadata key present and every array finite (a diverged model's
+    aside: its weights may hold NaN, and predict_file refuses it); else a DataError
+    naming the file and what is wrong."""
     import torch
 
     path = Path(path)
@@ -371,10 +490,26 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
         meta = json.loads(blob["metadata"])
     except Exception as e:
         raise DataError(f"{path}: not an interp5d model file ({e})") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: not an interp5d model file (its metadata is not a mapping)")
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise DataError(
             f"{path}: model format {version} is not {FORMAT_VERSION}; refit the model with "
             "this version (python -m interp5d fit, or rerun the workflow)"
         )
-    return meta, {k: v.numpy() for k, v in blob["arrays"].items()}
+    if not isinstance(blob.get("arrays"), dict):
+        raise DataError(f"{path}: not an interp5d model file (no mapping of arrays)")
+    try:
+        require_keys(meta, COMMON_KEYS)
+    except DataError as e:
+        raise DataError(f"{path}: {e}") from None
+    arrays = {}
+    for key, value in blob["arrays"].items():
+        if not isinstance(value, torch.Tensor):
+            raise DataError(f"{path}: array {key!r} is a {type(value).__name__}, not a tensor")
+        arrays[key] = value.numpy()
+        bad = int((~np.isfinite(arrays[key])).sum()) if value.is_floating_point() else 0
+        if bad and meta["status"] != "diverged":
+            raise DataError(f"{path}: array {key!r} holds {bad} NaN/inf value(s)")
+    return meta, arrays

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import Method
+from ..functions import N_FEATURES
+from .base import Method, check_arrays
 
 
 class GaussianProcess(Method):
@@ -93,5 +94,9 @@ class GaussianProcess(Method):
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         # deterministic: the same rows and hyperparameters give the same solve
+        y = arrays.get("y")
+        n = y.shape[0] if y is not None and y.ndim == 1 else None  # X must have as many
+        theta = self._kernel().theta.shape  # the kernel's hyperparameters, log-scaled
+        check_arrays(arrays, {"X": (n, N_FEATURES), "y": (n,), "theta": theta})
         self.theta_ = arrays["theta"]
         self.model_ = self._refit(arrays["X"], arrays["y"])

@@ -6,7 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import Method
+from ..functions import N_FEATURES
+from .base import Method, check_arrays
 
 
 class LeastSquares(Method):
@@ -23,4 +24,5 @@ class LeastSquares(Method):
         return {}, {"coef": self.coef_}
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        check_arrays(arrays, {"coef": (N_FEATURES + 1,)})  # the weights, then the intercept
         self.coef_ = arrays["coef"]

@@ -6,7 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import Method
+from ..data import DataError
+from ..functions import N_FEATURES
+from .base import Method, check_arrays, numbers, require_keys
 
 
 class ThinPlateRBF(Method):
@@ -63,6 +65,13 @@ class ThinPlateRBF(Method):
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         # deterministic: the same rows and smoothing give the same solve
-        self.smoothing_ = meta["smoothing"]
+        require_keys(meta, ("smoothing",), "state.")
+        y = arrays.get("y")
+        n = y.shape[0] if y is not None and y.ndim == 1 else None  # X must have as many
+        check_arrays(arrays, {"X": (n, N_FEATURES), "y": (n,)})
+        smoothing = float(numbers(meta["smoothing"], "state.smoothing", 1)[0])
+        if smoothing < 0:
+            raise DataError(f"state.smoothing must be >= 0, got {smoothing}")
+        self.smoothing_ = smoothing
         self.X_train_, self.y_train_ = arrays["X"], arrays["y"]
         self.model_ = self._interpolator(self.X_train_, self.y_train_, self.smoothing_)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any, ClassVar
 
 import numpy as np
 
+from ..data import DataError
+from ..functions import N_FEATURES
 from ..metrics import r2_score
-from .base import Method
+from .base import Method, check_arrays, require_keys
 
 
 class SklearnMLP(Method):
@@ -77,6 +80,19 @@ class SklearnMLP(Method):
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         # the attributes MLPRegressor.predict reads, as its fit leaves them
+        require_keys(meta, ("n_layers", "n_iter"), "state.")
+        try:
+            widths = [N_FEATURES, *(int(w) for w in self.hidden), 1]
+        except (TypeError, ValueError):
+            raise DataError(f"params.hidden must be layer widths, got {self.hidden!r}") from None
+        if meta["n_layers"] != len(widths):
+            raise DataError(
+                f"state.n_layers is {meta['n_layers']!r}, expected {len(widths)} for "
+                f"params.hidden {list(self.hidden)}"
+            )
+        shapes = {f"coef{i}": (a, b) for i, (a, b) in enumerate(itertools.pairwise(widths))}
+        shapes |= {f"intercept{i}": (b,) for i, b in enumerate(widths[1:])}
+        check_arrays(arrays, shapes, f" (params.hidden {list(self.hidden)})")
         m = self._model()
         n = meta["n_layers"] - 1
         m.coefs_ = [arrays[f"coef{i}"] for i in range(n)]
