@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -310,3 +311,29 @@ def test_damaged_baseline_files_are_named(tmp_path, name):
         damage(tmp_path / "ok.pt", tmp_path / "bad.pt", edit)
         with pytest.raises(DataError, match=rf"bad.pt: .*{message}"):
             Method.load(tmp_path / "bad.pt")
+
+
+# -- item 13: a constant target; NaN never in JSON --------------------------------------
+def test_a_constant_target_reports_r2_as_null_in_strict_json(tmp_path, capsys):
+    X, _ = xy(40)
+    np.savez(tmp_path / "const.npz", X=X, y=np.full(40, 2.5))
+    code, out, err = run_main(
+        capsys, "fit", "--data", str(tmp_path / "const.npz"), "--out", str(tmp_path / "m.pt"),
+        "--recipe", "seed",
+    )  # fmt: skip
+    assert code == 0, err
+    report = strict_json(out)
+    assert report["test"]["r2"] is None and report["test"]["mse"] >= 0
+    assert "R² is undefined" in err
+
+
+def test_model_metadata_is_strict_json_and_round_trips_nan_history(tmp_path):
+    X, y = xy(40)
+    est = Interpolator(TINY).fit(X, y)  # no validation: the history's val_loss is NaN
+    assert np.isnan(est.history_["val_loss"]).all()
+    est.save(tmp_path / "m.pt")
+    meta = strict_json(torch.load(tmp_path / "m.pt", weights_only=True)["metadata"])
+    assert meta["noise_var"] is None and meta["history"]["val_loss"][0] is None
+    back = Interpolator.load(tmp_path / "m.pt")
+    assert np.isnan(back.history_["val_loss"]).all() and back.noise_var_ is None
+    assert math.isclose(back.predict(X[0]), est.predict(X[0]))

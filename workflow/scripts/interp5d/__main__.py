@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import time
 from pathlib import Path
 
 from .data import DataError, load_dataset, split_indices
+from .jsonio import json_safe
 from .metrics import regression_metrics
 from .recipes import RECIPES
 
@@ -82,7 +84,14 @@ def _fit(args: argparse.Namespace) -> int:
         "fit_time_s": round(fit_time, 4),
         "test": {k: round(v, 6) for k, v in metrics.items()},
     }
-    print(json.dumps(report, indent=2))
+    if math.isnan(metrics["r2"]):
+        # R² divides by the test targets' variance: undefined, so null (NaN is not JSON)
+        print(
+            f"note: the {len(te)} test targets are all equal, so R² is undefined (null)",
+            file=sys.stderr,
+        )
+    # strict JSON: a NaN or inf (R² undefined, an overflowing error) is written as null
+    print(json.dumps(json_safe(report), indent=2, allow_nan=False))
     return 0 if est.status_ != "diverged" else 3
 
 

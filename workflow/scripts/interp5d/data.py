@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .functions import N_FEATURES
+from .jsonio import json_safe
 
 DEFAULT_SPLIT = (0.70, 0.15, 0.15)
 MIN_TRAIN, MIN_TEST = 2, 2
@@ -140,8 +141,9 @@ def validate_xy(
 
 
 def save_npz(path: str | Path, ds: Dataset) -> None:
-    """Write a dataset as .npz (plain arrays; metadata as a JSON string)."""
-    arrays = {"X": ds.X, "y": ds.y, "meta": np.array(json.dumps(ds.meta))}
+    """Write a dataset as .npz (plain arrays; metadata as a standard JSON string)."""
+    meta = json.dumps(json_safe(ds.meta), allow_nan=False)  # a NaN setting as null
+    arrays = {"X": ds.X, "y": ds.y, "meta": np.array(meta)}
     if ds.f is not None:
         arrays["f"] = ds.f
     with open(path, "wb") as fh:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data import DataError, Standardizer, check_columns, fit_scalers, row_numbers, validate_xy
 from ..functions import N_FEATURES
+from ..jsonio import json_safe
 from ..metrics import r2_score
 from ..quality import QualityMonitor
 
@@ -330,7 +331,8 @@ class Method:
             "noise_var": self.noise_var_,
         }
         blob = {
-            "metadata": json.dumps({**common, "state": meta}),
+            # standard JSON: NaN/inf (a history's unvalidated epochs) are written as null
+            "metadata": json.dumps(json_safe({**common, "state": meta}), allow_nan=False),
             "arrays": {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in arrays.items()},
         }
         torch.save(blob, path)
