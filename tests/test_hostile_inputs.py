@@ -215,6 +215,7 @@ def test_far_query_points_are_predicted_or_flagged_never_an_empty_cell(tmp_path,
     got = pd.read_csv(out)
     assert got["out_of_range"].tolist() == [False, True, True, False]
     assert np.isnan(got["prediction"][1]) and np.isfinite(got["prediction"].drop(1)).all()
+    assert np.isnan(got["std"][1]) and np.isfinite(got["std"].drop(1)).all()
     assert "1 of 4 point(s) have no finite prediction" in err and "row(s) 1" in err
     # the library says so too, rather than returning NaN without a word
     with pytest.warns(RuntimeWarning, match=r"1 of 4 prediction\(s\) are not finite"):

@@ -270,6 +270,7 @@ class Method:
         if not return_std:
             return float(out[0]) if single else out
         std = np.sqrt(var) * self.y_scaler_.scale
+        std[lost] = np.nan  # no prediction, so no spread around it
         return (float(out[0]), float(std[0])) if single else (out, std)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
