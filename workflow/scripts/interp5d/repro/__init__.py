@@ -1,0 +1,1 @@
+"""Reproduction: the run archive, and compare/verify of two runs."""

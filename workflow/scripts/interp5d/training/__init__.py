@@ -1,0 +1,1 @@
+"""The training loop (plan, schedule, validation, stop) and its engines."""
