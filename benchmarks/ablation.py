@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 
 import torch
 from interp5d import Interpolator, get_function, get_recipe, split_indices
+from interp5d.bench.provenance import cpu_model
 from interp5d.metrics import r2_score
 from interp5d.model import build_mlp
-from interp5d.provenance import cpu_model
 from interp5d.recipes import Recipe
-from interp5d.train import LoopPlan, LRSchedule
+from interp5d.training.loop import LoopPlan, LRSchedule
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, TensorDataset
 

@@ -24,12 +24,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
 import torch
-from interp5d.fast_engine import FastEngine
+from interp5d.bench.provenance import cpu_model
+from interp5d.bench.roofline_sizes import CHUNK_ROWS
 from interp5d.model import build_mlp, layer_widths
-from interp5d.provenance import cpu_model
 from interp5d.recipes import Recipe
-from interp5d.roofline_sizes import CHUNK_ROWS
-from interp5d.train import Batch, training_rows
+from interp5d.training.engines.fast import FastEngine
+from interp5d.training.loop import Batch, training_rows
 
 HIDDEN = (64, 32)
 

@@ -7,7 +7,7 @@ efficiency, and the training loop's memory.
    shapes, and the fit's peak MB (mean), for the MLP recipes (`seed`, `tuned`, and
    `plain`: batches of 512, Adam lr 1e-2 with cosine decay, 100 epochs, through the plain
    autograd engine) and the baselines, on the same splits; every run through
-   interp5d.runner.profile_run, as a workflow job.
+   interp5d.bench.runner.profile_run, as a workflow job.
 2. time to quality: for the same runs, the median fit seconds until the validation R²
    first reached each target (the study's default targets), with how many runs did.
 3. memory: the recipes' training-loop peak from 1K to 100K samples (flat for mini-batches?)
@@ -38,12 +38,12 @@ import numpy as np
 import pandas as pd
 import torch
 from interp5d import Dataset, build_method, get_function, profile_run
-from interp5d.provenance import cpu_model
-from interp5d.quality import TargetSpec
+from interp5d.bench.provenance import cpu_model
+from interp5d.bench.quality import TargetSpec
+from interp5d.bench.roofline import roofline
+from interp5d.bench.roofline_sizes import roofline_shapes
 from interp5d.recipes import get_recipe
-from interp5d.roofline import roofline
-from interp5d.roofline_sizes import roofline_shapes
-from interp5d.summary import roofline_of, target_rows, targets_by_size
+from interp5d.report.summary import roofline_of, target_rows, targets_by_size
 
 TARGETS = TargetSpec(below_ceiling=(0.01, 0.002, 0.001, 0.0005))
 

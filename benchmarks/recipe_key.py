@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 
 import numpy as np
 from interp5d import Interpolator, get_function, split_indices
-from interp5d.provenance import cpu_model
-from interp5d.quality import QualityMonitor, Target
+from interp5d.bench.provenance import cpu_model
+from interp5d.bench.quality import QualityMonitor, Target
 from interp5d.recipes import RECIPES
 
 

@@ -1,7 +1,7 @@
 """Benchmark of the shipped recipes: R², training time and peak memory per recipe and size.
 
 Each cell is the mean (time: median) over seeds of one run of the one runner
-(interp5d.runner.profile_run): data drawn
+(interp5d.bench.runner.profile_run): data drawn
 with the seed, split 70/15/15, trained with one torch thread, profiled as in the workflow,
 each run in a fresh process as a workflow job is (a long-lived process's heap history
 would show in the memory columns). One run at a time; nothing else should run meanwhile.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 
 import numpy as np
 from interp5d import Dataset, Interpolator, get_function, profile_run
-from interp5d.provenance import cpu_model
+from interp5d.bench.provenance import cpu_model
 
 SEED_STUDY_R2 = {1000: 0.422, 5000: 0.543, 10000: 0.569}
 

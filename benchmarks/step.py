@@ -38,11 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 
 import torch
 from interp5d import get_recipe
-from interp5d.fast_engine import FastEngine, Workspace, forward_backward, layer_blocks
-from interp5d.native_engine import NativeEngine
-from interp5d.provenance import cpu_model
-from interp5d.roofline import native_step_matmuls, step_matmuls
-from interp5d.train import Batch
+from interp5d.bench.provenance import cpu_model
+from interp5d.bench.roofline import native_step_matmuls, step_matmuls
+from interp5d.training.engines.fast import FastEngine, Workspace, forward_backward, layer_blocks
+from interp5d.training.engines.native import NativeEngine
+from interp5d.training.loop import Batch
 
 WIDTHS = [5, 64, 32, 1]
 N_TRAIN = 7000

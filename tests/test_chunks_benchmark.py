@@ -19,7 +19,7 @@ def test_chunked_steps_train_as_the_one_pass_does(chunks_benchmark, activation):
 
 def test_the_check_catches_chunks_that_differ(chunks_benchmark, monkeypatch):
     # chunks that overwrite the gradient instead of adding to it: only the last one counts
-    import interp5d.fast_engine as fe
+    import interp5d.training.engines.fast as fe
 
     plain = fe.forward_backward
 

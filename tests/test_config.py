@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 import yaml
-from interp5d.config import ConfigError, check_config, schema_problem
+from interp5d.pipeline.config import ConfigError, check_config, schema_problem
 from interp5d.recipes import RECIPES, Recipe
 
 from .conftest import REPO

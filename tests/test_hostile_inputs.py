@@ -145,7 +145,7 @@ def study_config(**entries):
 
 
 def test_the_config_check_names_the_key_and_the_damaged_file(tmp_path):
-    from interp5d.config import ConfigError, check_config
+    from interp5d.pipeline.config import ConfigError, check_config
 
     data, points = damaged_npz(tmp_path, "truncated"), damaged_npz(tmp_path, "text")
     query = {"dataset": "synthetic5d", "n": 1000, "method": "tuned", "seed": 42}
@@ -178,7 +178,7 @@ def test_features_too_large_to_standardise_are_refused_naming_the_column(tmp_pat
 
 
 def test_the_config_check_refuses_values_too_large_to_standardise(tmp_path):
-    from interp5d.config import ConfigError, check_config
+    from interp5d.pipeline.config import ConfigError, check_config
 
     X, y = xy()
     np.savez(tmp_path / "big.npz", X=X * 1e200, y=y)

@@ -4,7 +4,7 @@ import torch
 from interp5d import DataError, Interpolator, NotFittedError, get_function
 from interp5d.model import build_mlp
 from interp5d.recipes import RECIPES, Recipe, get_recipe
-from interp5d.train import LRSchedule
+from interp5d.training.loop import LRSchedule
 
 SMALL = {"epochs": 30, "batch_size": 64, "lr": 0.01, "val_every": 5}
 
@@ -201,7 +201,8 @@ def test_validation_arguments_must_pair(data):
 @pytest.mark.parametrize("capacity", [40, 64])  # a batch that fills the workspace, or not
 def test_hand_written_backward_matches_autograd(activation, capacity):
     from interp5d.activations import ACTIVATIONS
-    from interp5d.fast_engine import (
+    from interp5d.model import layer_widths, n_block_parameters
+    from interp5d.training.engines.fast import (
         Layers,
         Workspace,
         copy_weights,
@@ -209,8 +210,7 @@ def test_hand_written_backward_matches_autograd(activation, capacity):
         forward_backward,
         layer_blocks,
     )
-    from interp5d.model import layer_widths, n_block_parameters
-    from interp5d.train import training_rows
+    from interp5d.training.loop import training_rows
 
     torch.manual_seed(0)
     model = build_mlp(5, (16, 8), activation)
@@ -242,9 +242,9 @@ def test_hand_written_backward_matches_autograd(activation, capacity):
 def test_a_batch_in_chunks_takes_the_one_pass_step(chunk_rows):
     # a full batch of 400 rows stepped in chunks against the same engine in one pass: the
     # same gradient (up to the order of the sums), squared errors and weights after steps
-    from interp5d.fast_engine import FastEngine
     from interp5d.model import layer_widths
-    from interp5d.train import Batch, training_rows
+    from interp5d.training.engines.fast import FastEngine
+    from interp5d.training.loop import Batch, training_rows
 
     torch.manual_seed(0)
     model = build_mlp(5, (16, 8), "silu")
@@ -268,8 +268,8 @@ def test_a_batch_in_chunks_takes_the_one_pass_step(chunk_rows):
 
 
 def test_chunks_are_for_the_cpu_cache():
-    from interp5d.fast_engine import chunk_rows_for
-    from interp5d.roofline_sizes import CHUNK_ROWS
+    from interp5d.bench.roofline_sizes import CHUNK_ROWS
+    from interp5d.training.engines.fast import chunk_rows_for
 
     assert chunk_rows_for("cpu", 512) == 512  # a batch that fits is one chunk
     assert chunk_rows_for("cpu", 700_000) == chunk_rows_for("meta", 700_000) == CHUNK_ROWS
@@ -277,7 +277,7 @@ def test_chunks_are_for_the_cpu_cache():
 
 
 def test_fused_adam_matches_torch_adam():
-    from interp5d.fast_engine import FusedAdam
+    from interp5d.training.engines.fast import FusedAdam
 
     torch.manual_seed(0)
     p_ref = torch.randn(30, requires_grad=True)
@@ -326,7 +326,7 @@ def test_engines_end_with_the_same_weights(data, average, monkeypatch):
         "restore_best": True,
         **average,
     }
-    monkeypatch.setattr("interp5d.fast_engine.CHUNK_ROWS", 64)
+    monkeypatch.setattr("interp5d.training.engines.fast.CHUNK_ROWS", 64)
     fast, plain = (
         Interpolator({**recipe, "engine": e}, seed=5).fit(Xtr, ytr, Xva, yva)
         for e in ("fast", "autograd")

@@ -8,7 +8,7 @@ import pytest
 
 SCRIPT = """
 import sys
-from interp5d.logs import start_job_log
+from interp5d.pipeline.logs import start_job_log
 log = start_job_log(sys.argv[1])
 log.info("fitted")
 if sys.argv[2] == "fail":
@@ -41,7 +41,7 @@ snakemake = types.SimpleNamespace(
     output=[sys.argv[2]],
     log=[sys.argv[1]],
 )
-from interp5d.logs import start_job_log
+from interp5d.pipeline.logs import start_job_log
 log = start_job_log(sys.argv[1])
 log.info("drawing")
 np.savez(sys.argv[2], X=np.ones((100_000, 5)))

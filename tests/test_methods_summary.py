@@ -7,7 +7,7 @@ import yaml
 from interp5d import Dataset, build_method, get_function, profile_run
 from interp5d.methods import BASELINES, REGISTRY, method_class
 from interp5d.methods.base import Method
-from interp5d.summary import by_size, loglog_slope, markdown, read_runs, scaling_exponents
+from interp5d.report.summary import by_size, loglog_slope, markdown, read_runs, scaling_exponents
 
 from .conftest import REPO
 from .test_workflow import planned

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from interp5d import Dataset, Interpolator, PeakMemory, get_function, profile_run
+from interp5d.bench.profiling import hwm_reset_supported, malloc_thresholds, median_time
 from interp5d.metrics import oracle_metrics, r2_score, regression_metrics
-from interp5d.profiling import hwm_reset_supported, malloc_thresholds, median_time
 from interp5d.recipes import Recipe
-from interp5d.train import estimate_loop_bytes
+from interp5d.training.loop import estimate_loop_bytes
 
 
 def test_regression_metrics_by_hand():
@@ -66,7 +66,7 @@ def test_nested_meters_each_see_their_own_peak():
 
 
 def test_malloc_thresholds_nest_and_restore(monkeypatch):
-    import interp5d.profiling as prof
+    import interp5d.bench.profiling as prof
 
     calls = []
     monkeypatch.setattr(prof, "_mallopt", lambda m, t: calls.append((m, t)) or True)
@@ -95,7 +95,7 @@ def test_loop_estimate_is_the_loops_own_buffers():
     assert parts["permutation"] == 7000 * 4 and parts["batch"] == 256 * 7 * 4
     assert estimate_loop_bytes(700, 100, [5, 64, 32, 1], Recipe(engine="autograd")) is None
     # what a real run's engine allocates is what the meta-device estimate counts
-    from interp5d.fast_engine import FastEngine
+    from interp5d.training.engines.fast import FastEngine
 
     recipe = Recipe(batch_size=256, restore_best=True)
     real = FastEngine([5, 64, 32, 1], recipe, 7000, 256, 1400, True, "cpu").nbytes()

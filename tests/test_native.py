@@ -10,13 +10,14 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from interp5d import Interpolator, native
-from interp5d.engine import Engine
-from interp5d.fast_engine import FastEngine
+from interp5d import Interpolator
 from interp5d.model import build_mlp, layer_widths
-from interp5d.native_engine import NativeEngine
 from interp5d.recipes import Recipe
-from interp5d.train import Batch, training_rows
+from interp5d.training.engines import native_lib as native
+from interp5d.training.engines.base import Engine
+from interp5d.training.engines.fast import FastEngine
+from interp5d.training.engines.native import NativeEngine
+from interp5d.training.loop import Batch, training_rows
 
 pytestmark = pytest.mark.skipif(
     shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler to build the step"
@@ -68,7 +69,7 @@ def test_the_native_engine_trains_as_the_fast_engine_does(monkeypatch):
     # of 64 rows, the full batch
     from interp5d import get_function
 
-    monkeypatch.setattr("interp5d.fast_engine.CHUNK_ROWS", 64)
+    monkeypatch.setattr("interp5d.training.engines.fast.CHUNK_ROWS", 64)
     X, y, _ = get_function("synthetic5d").sample(500, seed=3)
     for batch_size in (64, None):
         recipe = {
@@ -138,7 +139,7 @@ def test_falls_back_to_the_fast_engine_saying_why(fresh_build, monkeypatch, capl
 
 
 def test_the_roofline_times_the_native_products_too():
-    from interp5d.roofline import roofline
+    from interp5d.bench.roofline import roofline
 
     (row,) = roofline([{"widths": [5, 8, 1], "batch": 32}])[1:]
     assert row["native_gflops_per_s"] > 0 and row["torch_gflops_per_s"] > 0
@@ -163,8 +164,8 @@ def test_the_native_step_gathers_its_batch_as_index_select_does():
 
 
 def test_the_native_products_keep_their_operands_alive():
-    from interp5d.profiling import malloc_thresholds
-    from interp5d.roofline import native_step_matmuls
+    from interp5d.bench.profiling import malloc_thresholds
+    from interp5d.bench.roofline import native_step_matmuls
 
     # buffers from the heap, so that a freed one is handed to the next of its size: had the
     # products lost their input, they would multiply these NaNs

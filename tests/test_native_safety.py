@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from interp5d import native
 from interp5d.recipes import Recipe
+from interp5d.training.engines import native_lib as native
 
 CC = os.environ.get("CC", "cc")
 pytestmark = pytest.mark.skipif(shutil.which(CC) is None, reason="no C compiler to build the step")
@@ -52,7 +52,9 @@ def fresh_build(tmp_path, monkeypatch):
 
 def built_library(cache: Path) -> Path:
     """Build the step into `cache` (in another process) and return the library's path."""
-    done = run_python("from interp5d import native; native.load()", cache)
+    done = run_python(
+        "from interp5d.training.engines import native_lib as native; native.load()", cache
+    )
     assert done.returncode == 0, done.stderr
     (lib,) = cache.glob("native_step-*.so")
     return lib
@@ -246,8 +248,8 @@ def test_the_cache_key_names_the_cpu_the_compiler_resolves(monkeypatch):
 
 
 def test_seventeen_layers_train_on_the_fast_engine_and_are_refused_on_the_native():
+    from interp5d.bench.roofline import step_roofline
     from interp5d.recipes import NATIVE_MAX_LAYERS
-    from interp5d.roofline import step_roofline
 
     deep = [8] * NATIVE_MAX_LAYERS  # 16 hidden widths: 17 layers of weights
     Recipe(hidden=deep, engine="fast")
@@ -262,7 +264,7 @@ def test_the_config_check_takes_seventeen_layers_on_the_fast_engine_only():
     import copy
 
     import yaml
-    from interp5d.config import ConfigError, check_config
+    from interp5d.pipeline.config import ConfigError, check_config
 
     from .conftest import REPO
 

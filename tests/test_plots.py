@@ -3,7 +3,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from interp5d.plots import MISS_ROW, time_to_quality, time_to_quality_figure
+from interp5d.report.plots import MISS_ROW, time_to_quality, time_to_quality_figure
 from matplotlib.text import Annotation
 
 TARGETS = {"ceiling-0.01": 0.98, "ceiling-0.001": 0.989}

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from interp5d import Dataset, Interpolator, build_method, get_function, profile_run
+from interp5d.bench.quality import QualityMonitor, Target, TargetSpec
 from interp5d.model import matmul_flops
-from interp5d.quality import QualityMonitor, Target, TargetSpec
 from interp5d.recipes import Recipe
-from interp5d.summary import olympic_mean, targets_by_size, ttt_exponents
-from interp5d.train import LoopPlan, runs_between
+from interp5d.report.summary import olympic_mean, targets_by_size, ttt_exponents
+from interp5d.training.loop import LoopPlan, runs_between
 
 
 def test_target_spec_relative_to_the_ceiling_or_absolute():
@@ -177,8 +177,8 @@ def test_sklearn_mlp_epochs_are_watched_and_stop_like_fit():
 
 
 def test_roofline_measures_the_steps_matmuls():
-    from interp5d.roofline import roofline
-    from interp5d.roofline_sizes import CHUNK_ROWS, roofline_shapes
+    from interp5d.bench.roofline import roofline
+    from interp5d.bench.roofline_sizes import CHUNK_ROWS, roofline_shapes
 
     shapes = roofline_shapes(
         {"mini": {"batch_size": 64}, "full": {"batch_size": None, "hidden": [8]}},

@@ -8,8 +8,8 @@ import sys
 import pandas as pd
 import pytest
 import yaml
-from interp5d.archive import archive_run, archives, resolve_run
-from interp5d.compare import Run, dict_diff, regressions, report, verify
+from interp5d.repro.archive import archive_run, archives, resolve_run
+from interp5d.repro.compare import Run, dict_diff, regressions, report, verify
 
 from .conftest import REPO
 

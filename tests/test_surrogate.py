@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from interp5d import DataError, Dataset, Interpolator, build_method, get_function, profile_run
+from interp5d.bench.quality import QualityMonitor
 from interp5d.data import load_dataset
 from interp5d.functions import unit_points
 from interp5d.methods.base import Method
 from interp5d.metrics import Z95, calibration
 from interp5d.predict import predict_file
-from interp5d.quality import QualityMonitor
 
 NAMES = ["u", "v", "w", "t", "p"]
 SMALL = {"epochs": 8, "batch_size": 64, "lr": 0.01}

@@ -1,5 +1,5 @@
 """Each rule's tracked code is exactly what its jobs import: derived from the imports at
-parse time (interp5d.codegraph), checked here against what real jobs loaded."""
+parse time (interp5d.pipeline.codegraph), checked here against what real jobs loaded."""
 
 import json
 import textwrap
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 from interp5d import get_function
-from interp5d.codegraph import closure, direct_imports
+from interp5d.pipeline.codegraph import closure, direct_imports
 
 from .conftest import copy_workflow, snakemake
 from .test_workflow import TINY
@@ -34,8 +34,8 @@ SITECUSTOMIZE = textwrap.dedent(
             for name, m in list(sys.modules.items())
             if (name == "interp5d" or name.startswith("interp5d.")) and getattr(m, "__file__", None)
         )
-        if "native.py" in loaded:  # the C it compiles and runs is its code too
-            loaded = sorted([*loaded, "native_step.c"])
+        if "training/engines/native_lib.py" in loaded:  # the C it compiles and runs is its code too
+            loaded = sorted([*loaded, "training/engines/native_step.c"])
         out = os.path.join(os.environ["INTERP5D_IMPORT_LOG"], f"{os.getpid()}.json")
         with open(out, "w") as fh:
             json.dump({"rule": job.rule, "wildcards": dict(job.wildcards), "loaded": loaded,

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from interp5d import Interpolator, get_function
 from interp5d.data import load_points
-from interp5d.plots_names import FIGURE_NAMES
+from interp5d.report.plots_names import FIGURE_NAMES
 
 from .conftest import REPO, copy_workflow, snakemake
 from .test_workflow import TINY, planned

@@ -11,9 +11,9 @@ import time
 import pandas as pd
 import pytest
 import yaml
-from interp5d.archive import archives
-from interp5d.plots_names import FIGURE_NAMES
-from interp5d.summary import RUN_COLUMNS
+from interp5d.report.plots_names import FIGURE_NAMES
+from interp5d.report.summary import RUN_COLUMNS
+from interp5d.repro.archive import archives
 
 from .conftest import REPO, SNAKEMAKE, copy_workflow, snakemake
 

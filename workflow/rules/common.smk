@@ -9,8 +9,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from interp5d.codegraph import closure
-from interp5d.config import (
+from interp5d.pipeline.codegraph import closure
+from interp5d.pipeline.config import (
     ConfigError,
     check_config,
     dataset_options,
@@ -23,8 +23,8 @@ from interp5d.config import (
 )
 from interp5d.data import split_sizes
 from interp5d.methods import method_module
-from interp5d.plots_names import FIGURE_NAMES
-from interp5d.roofline_sizes import roofline_shapes
+from interp5d.report.plots_names import FIGURE_NAMES
+from interp5d.bench.roofline_sizes import roofline_shapes
 
 # a baseline switched on with no settings (`ols:` in YAML) takes its defaults
 if isinstance(config.get("baselines"), dict):

@@ -3,8 +3,8 @@ target, and the markdown tables."""
 
 import json
 
-from interp5d.logs import start_job_log
-from interp5d.summary import by_size, markdown, read_runs, read_targets, targets_by_size
+from interp5d.pipeline.logs import start_job_log
+from interp5d.report.summary import by_size, markdown, read_runs, read_targets, targets_by_size
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])

@@ -11,9 +11,9 @@ the same earlier record."""
 
 from pathlib import Path
 
-from interp5d.archive import archive_run, archives
-from interp5d.compare import Run, report
-from interp5d.logs import start_job_log
+from interp5d.pipeline.logs import start_job_log
+from interp5d.repro.archive import archive_run, archives
+from interp5d.repro.compare import Run, report
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])

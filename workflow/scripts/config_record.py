@@ -2,7 +2,7 @@
 over it and the schema's defaults), for the run archive and `python -m interp5d compare`."""
 
 from interp5d.jsonio import write_json
-from interp5d.logs import start_job_log
+from interp5d.pipeline.logs import start_job_log
 
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])

@@ -2,7 +2,7 @@
 
 from interp5d.data import Dataset, save_npz
 from interp5d.functions import get_function
-from interp5d.logs import start_job_log
+from interp5d.pipeline.logs import start_job_log
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])

@@ -1,8 +1,8 @@
 """Snakemake script: learning curves of the first seed's recipe runs."""
 
 import pandas as pd
-from interp5d.logs import start_job_log
-from interp5d.plots import learning_curves
+from interp5d.pipeline.logs import start_job_log
+from interp5d.report.plots import learning_curves
 
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])

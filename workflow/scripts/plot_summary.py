@@ -1,8 +1,8 @@
 """Snakemake script: one of the study's summary figures."""
 
 import pandas as pd
-from interp5d.logs import start_job_log
-from interp5d.plots import FIGURES
+from interp5d.pipeline.logs import start_job_log
+from interp5d.report.plots import FIGURES
 
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])

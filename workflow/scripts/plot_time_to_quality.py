@@ -1,8 +1,8 @@
 """Snakemake script: time to quality against dataset size, per target."""
 
 import pandas as pd
-from interp5d.logs import start_job_log
-from interp5d.plots import time_to_quality
+from interp5d.pipeline.logs import start_job_log
+from interp5d.report.plots import time_to_quality
 
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])

@@ -1,6 +1,6 @@
 """Snakemake script: predictions of one trained model for a file of query points."""
 
-from interp5d.logs import start_job_log
+from interp5d.pipeline.logs import start_job_log
 from interp5d.predict import nonfinite_note, predict_file
 
 snakemake = globals()["snakemake"]

@@ -1,7 +1,7 @@
 """Snakemake script: a seeded subsample (without replacement) of a user's dataset file."""
 
 from interp5d.data import load_dataset, save_npz, subsample
-from interp5d.logs import start_job_log
+from interp5d.pipeline.logs import start_job_log
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from interp5d.logs import start_job_log
-from interp5d.tables_html import render
+from interp5d.pipeline.logs import start_job_log
+from interp5d.report.tables_html import render
 
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])

@@ -1,14 +1,14 @@
 """Snakemake script: fit and profile one method (a recipe or a baseline) on one dataset;
 write its metrics, history, validation curve and model."""
 
+from interp5d.bench.quality import TargetSpec
+from interp5d.bench.records import job_record
+from interp5d.bench.runner import profile_run
 from interp5d.csvio import write_columns, write_rows
 from interp5d.data import load_dataset
 from interp5d.jsonio import write_json
-from interp5d.logs import start_job_log
 from interp5d.methods import build_method
-from interp5d.quality import TargetSpec
-from interp5d.records import job_record
-from interp5d.runner import profile_run
+from interp5d.pipeline.logs import start_job_log
 
 snakemake = globals()["snakemake"]
 log = start_job_log(snakemake.log[0])

@@ -27,11 +27,11 @@ _EXPORTS = {
     "oracle_metrics": "metrics",
     "r2_score": "metrics",
     "regression_metrics": "metrics",
-    "PeakMemory": "profiling",
+    "PeakMemory": "bench.profiling",
     "RECIPES": "recipes",
     "Recipe": "recipes",
     "get_recipe": "recipes",
-    "profile_run": "runner",
+    "profile_run": "bench.runner",
 }
 __all__ = sorted(_EXPORTS)
 

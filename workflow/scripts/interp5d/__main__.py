@@ -18,10 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-from .data import DataError, load_dataset, split_indices
-from .jsonio import json_safe
-from .metrics import regression_metrics
-from .recipes import RECIPES
+from interp5d.data import DataError, load_dataset, split_indices
+from interp5d.jsonio import json_safe
+from interp5d.metrics import regression_metrics
+from interp5d.recipes import RECIPES
 
 
 def _count(minimum: int):
@@ -51,7 +51,7 @@ def _writable(path: str, option: str) -> None:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from .interpolator import Interpolator
+    from interp5d.interpolator import Interpolator
 
     _writable(args.out, "--out")
     ds = load_dataset(
@@ -96,7 +96,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import nonfinite_note, predict_file
+    from interp5d.predict import nonfinite_note, predict_file
 
     if args.out:
         _writable(args.out, "--out")
@@ -116,8 +116,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .archive import resolve_run
-    from .compare import Run, regressions, report
+    from interp5d.repro.archive import resolve_run
+    from interp5d.repro.compare import Run, regressions, report
 
     a, b = (Run.read(resolve_run(x, args.archive)) for x in (args.a, args.b))
     text, table = report(a, b, noise=args.time_noise)
@@ -131,8 +131,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .archive import resolve_run
-    from .compare import Run, verify
+    from interp5d.repro.archive import resolve_run
+    from interp5d.repro.compare import Run, verify
 
     text, ok = verify(
         Run.read(resolve_run(args.subject, args.archive)),

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .functions import N_FEATURES
-from .jsonio import json_safe
+from interp5d.functions import N_FEATURES
+from interp5d.jsonio import json_safe
 
 DEFAULT_SPLIT = (0.70, 0.15, 0.15)
 MIN_TRAIN, MIN_TEST = 2, 2

@@ -10,16 +10,22 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .data import DataError
-from .fast_engine import chunk_rows_for
-from .functions import N_FEATURES
-from .methods.base import Method, NotFittedError, check_arrays, require_keys
-from .model import build_mlp, layer_widths, pick_device
-from .profiling import PeakMemory, estimate_prediction_bytes
-from .recipes import Recipe, get_recipe
-from .roofline import step_roofline
-from .threads import torch_threads
-from .train import TrainResult, estimate_loop_bytes, fit_model, predict_rows, training_rows
+from interp5d.bench.profiling import PeakMemory, estimate_prediction_bytes
+from interp5d.bench.roofline import step_roofline
+from interp5d.data import DataError
+from interp5d.functions import N_FEATURES
+from interp5d.methods.base import Method, NotFittedError, check_arrays, require_keys
+from interp5d.model import build_mlp, layer_widths, pick_device
+from interp5d.recipes import Recipe, get_recipe
+from interp5d.threads import torch_threads
+from interp5d.training.engines.fast import chunk_rows_for
+from interp5d.training.loop import (
+    TrainResult,
+    estimate_loop_bytes,
+    fit_model,
+    predict_rows,
+    training_rows,
+)
 
 __all__ = ["Interpolator", "NotFittedError"]
 MB = 1024**2

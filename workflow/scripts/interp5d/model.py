@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .activations import get_activation
+from interp5d.activations import get_activation
 
 
 def build_mlp(

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import load_points, query_columns, row_numbers
-from .methods.base import Method, NonFinitePredictionWarning
+from interp5d.data import load_points, query_columns, row_numbers
+from interp5d.methods.base import Method, NonFinitePredictionWarning
 
 FEATURES = [f"x{i}" for i in range(1, 6)]
 

@@ -10,8 +10,8 @@ SCHEDULES = ("constant", "cosine")
 STEPS_REFERENCE_ROWS = 10_000  # min_steps is the step budget's floor at this many rows
 ENGINES = ("fast", "native", "autograd")
 # the most layers of weights the native step takes (native_step.c's MAX_LAYERS, which
-# interp5d.native checks against the library it loads); kept here, free of torch, so that
-# the config check can refuse a deeper native recipe before any job
+# training.engines.native_lib checks against the library it loads); kept here, free of
+# torch, so that the config check can refuse a deeper native recipe before any job
 NATIVE_MAX_LAYERS = 16
 
 

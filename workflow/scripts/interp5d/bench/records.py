@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .data import Dataset
-from .metrics import oracle_metrics, regression_metrics
-from .profiling import PeakMemory
-from .provenance import software
+from interp5d.bench.profiling import PeakMemory
+from interp5d.bench.provenance import software
+from interp5d.data import Dataset
+from interp5d.metrics import oracle_metrics, regression_metrics
 
 
 def split_fields(n: int, tr, va, te, seed: int, threads: int) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from .model import matmul_flops
-from .threads import torch_threads
+from interp5d.model import matmul_flops
+from interp5d.threads import torch_threads
 
 
 def _best_seconds(fn, calls: int, repeats: int = 5) -> float:
@@ -62,9 +62,9 @@ class NativeProducts:
     the input it multiplies (held here: a ctypes pointer does not keep its tensor alive)."""
 
     def __init__(self, widths: Sequence[int], batch: int) -> None:
-        from . import native
-        from .native_engine import NativeEngine
-        from .recipes import Recipe
+        from interp5d.recipes import Recipe
+        from interp5d.training.engines import native_lib as native
+        from interp5d.training.engines.native import NativeEngine
 
         g = torch.Generator().manual_seed(0)
         self.engine = NativeEngine(list(widths), Recipe(), batch, batch, 0, False, "cpu", batch)
@@ -80,7 +80,7 @@ def native_step_matmuls(widths: Sequence[int], batch: int) -> NativeProducts | N
     """The native step's matrix products alone (interp5d_step_products) on its own buffers,
     random float32 operands, or None where the native step cannot run these widths (deeper
     than it takes: such a recipe trains on the fast engine) or cannot be built."""
-    from . import native
+    from interp5d.training.engines import native_lib as native
 
     if len(widths) - 1 > native.MAX_LAYERS:
         return None

@@ -18,7 +18,7 @@ def roofline_shapes(recipes: dict[str, Any], n_trains: list[int]) -> list[dict[s
     """The (layer widths, batch rows) of every recipe's training steps in a study: its
     batch size, or the whole training split for full-batch recipes, at most CHUNK_ROWS rows
     (what the fast engine multiplies at once)."""
-    from .recipes import Recipe
+    from interp5d.recipes import Recipe
 
     shapes = set()
     for settings in recipes.values():

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from .data import DEFAULT_SPLIT, Dataset, split_indices
-from .methods.base import Method, clone
-from .metrics import calibration, r2_score
-from .profiling import PeakMemory, frozen_heap, malloc_thresholds, median_time
-from .quality import QualityMonitor, Target, TargetSpec
-from .records import accuracy_fields, memory_fields, split_fields
-from .threads import thread_limits
+from interp5d.bench.profiling import PeakMemory, frozen_heap, malloc_thresholds, median_time
+from interp5d.bench.quality import QualityMonitor, Target, TargetSpec
+from interp5d.bench.records import accuracy_fields, memory_fields, split_fields
+from interp5d.data import DEFAULT_SPLIT, Dataset, split_indices
+from interp5d.methods.base import Method, clone
+from interp5d.metrics import calibration, r2_score
+from interp5d.threads import thread_limits
 
 MB = 1024**2
 THROUGHPUT_POINTS = 100_000

@@ -13,11 +13,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..data import DataError, Standardizer, check_columns, fit_scalers, row_numbers, validate_xy
-from ..functions import N_FEATURES
-from ..jsonio import json_safe
-from ..metrics import r2_score
-from ..quality import QualityMonitor
+from interp5d.bench.quality import QualityMonitor
+from interp5d.data import (
+    DataError,
+    Standardizer,
+    check_columns,
+    fit_scalers,
+    row_numbers,
+    validate_xy,
+)
+from interp5d.functions import N_FEATURES
+from interp5d.jsonio import json_safe
+from interp5d.metrics import r2_score
 
 FORMAT_VERSION = 2
 
@@ -356,7 +363,7 @@ class Method:
     @classmethod
     def _from_checked(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Method:
         """The model of a file's metadata and arrays, each checked (DataError says which)."""
-        from . import REGISTRY, method_class
+        from interp5d.methods import REGISTRY, method_class
 
         if meta["method"] not in REGISTRY:
             raise DataError(f"unknown method {meta['method']!r}; known: {', '.join(REGISTRY)}")

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..functions import N_FEATURES
-from .base import Method, check_arrays
+from interp5d.functions import N_FEATURES
+from interp5d.methods.base import Method, check_arrays
 
 
 class LeastSquares(Method):

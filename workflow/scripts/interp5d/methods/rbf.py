@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..data import DataError
-from ..functions import N_FEATURES
-from .base import Method, check_arrays, numbers, require_keys
+from interp5d.data import DataError
+from interp5d.functions import N_FEATURES
+from interp5d.methods.base import Method, check_arrays, numbers, require_keys
 
 
 class ThinPlateRBF(Method):

@@ -8,10 +8,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..data import DataError
-from ..functions import N_FEATURES
-from ..metrics import r2_score
-from .base import Method, check_arrays, require_keys
+from interp5d.data import DataError
+from interp5d.functions import N_FEATURES
+from interp5d.methods.base import Method, check_arrays, require_keys
+from interp5d.metrics import r2_score
 
 
 class SklearnMLP(Method):

@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = "interp5d"
-ROOT = Path(__file__).resolve().parent  # the package's folder
-# code a module runs that is not Python (no import shows it): native.py compiles this C
-COMPANIONS = {"interp5d.native": ("native_step.c",)}
+ROOT = Path(__file__).resolve().parents[1]  # the package's folder
+# code a module runs that is not Python (no import shows it), beside the module's file:
+# native_lib compiles this C
+COMPANIONS = {"interp5d.training.engines.native_lib": ("native_step.c",)}
 
 
 def module_file(module: str, root: Path = ROOT) -> Path | None:
@@ -119,5 +120,5 @@ def closure(scripts: Iterable[str | Path] = (), modules: Iterable[str] = (), roo
                 continue
             seen[mod] = path
             todo += direct_imports(path, root)
-    extra = [root / name for mod in seen for name in COMPANIONS.get(mod, ())]
+    extra = [seen[mod].parent / name for mod in seen for name in COMPANIONS.get(mod, ())]
     return sorted([*seen.values(), *(p for p in extra if p.is_file())])

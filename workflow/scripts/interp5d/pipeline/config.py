@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .data import DataError, load_dataset, load_points, query_columns, split_sizes
-from .functions import FUNCTIONS
-from .methods import BASELINES
-from .recipes import Recipe
+from interp5d.data import DataError, load_dataset, load_points, query_columns, split_sizes
+from interp5d.functions import FUNCTIONS
+from interp5d.methods import BASELINES
+from interp5d.recipes import Recipe
 
 
 class ConfigError(ValueError):
@@ -100,7 +100,7 @@ def sources(config: dict[str, Any]) -> dict[str, list[int]]:
 
 
 def target_spec(config: dict[str, Any], dataset: str) -> dict[str, list[float]]:
-    """A dataset's quality targets (interp5d.quality.TargetSpec's fields): relative to the
+    """A dataset's quality targets (interp5d.bench.quality.TargetSpec's fields): relative to the
     noise ceiling for synthetic functions, absolute R² levels for files."""
     targets = config["targets"]
     levels = config.get("datasets", {}).get(dataset, {}).get("targets", targets["r2"])

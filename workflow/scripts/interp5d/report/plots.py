@@ -14,9 +14,9 @@ import pandas as pd
 from matplotlib import ticker
 from matplotlib.patches import Rectangle
 
-from .functions import FUNCTIONS
-from .plots_names import FIGURE_NAMES
-from .summary import loglog_slope
+from interp5d.functions import FUNCTIONS
+from interp5d.report.plots_names import FIGURE_NAMES
+from interp5d.report.summary import loglog_slope
 
 
 def _panel(

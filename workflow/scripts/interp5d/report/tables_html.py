@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .jsonio import flatten
+from interp5d.jsonio import flatten
 
 STYLE = """
 body { font-family: system-ui, sans-serif; font-size: 13px; margin: 1em; color: #111; }

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .jsonio import flatten
+from interp5d.jsonio import flatten
 
 KEYS = ["dataset", "method", "n_samples"]
 # (column, label, kind): an accuracy metric is compared by its difference, time and memory

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .autograd_engine import AutogradEngine
-from .engine import Step
-from .fast_engine import FastEngine
-from .model import layer_widths, matmul_flops
-from .native import unavailable_reason
-from .native_engine import NativeEngine
-from .quality import QualityMonitor
-from .recipes import Recipe
+from interp5d.bench.quality import QualityMonitor
+from interp5d.model import layer_widths, matmul_flops
+from interp5d.recipes import Recipe
+from interp5d.training.engines.autograd import AutogradEngine
+from interp5d.training.engines.base import Step
+from interp5d.training.engines.fast import FastEngine
+from interp5d.training.engines.native import NativeEngine
+from interp5d.training.engines.native_lib import unavailable_reason
 
 log = logging.getLogger("interp5d")
 

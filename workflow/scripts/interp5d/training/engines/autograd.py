@@ -11,12 +11,12 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from .engine import Engine
-from .fast_engine import VAL_CHUNK
-from .recipes import Recipe
+from interp5d.recipes import Recipe
+from interp5d.training.engines.base import Engine
+from interp5d.training.engines.fast import VAL_CHUNK
 
 if TYPE_CHECKING:
-    from .train import Batch
+    from interp5d.training.loop import Batch
 
 
 class AutogradEngine(Engine):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-    from .train import Batch
+    from interp5d.training.loop import Batch
 
 # one step of an epoch: its batch, the slice of the epoch's order gathered into it (None
 # for the data itself) and its row count

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .activations import Activation, get_activation
-from .engine import Engine
-from .model import linear_layers, n_block_parameters
-from .recipes import Recipe
-from .roofline_sizes import CHUNK_ROWS
+from interp5d.activations import Activation, get_activation
+from interp5d.bench.roofline_sizes import CHUNK_ROWS
+from interp5d.model import linear_layers, n_block_parameters
+from interp5d.recipes import Recipe
+from interp5d.training.engines.base import Engine
 
 if TYPE_CHECKING:
-    from .train import Batch
+    from interp5d.training.loop import Batch
 
 VAL_CHUNK = 512  # rows per validation forward pass: bounded memory whatever n
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from . import native
-from .fast_engine import FastEngine
-from .recipes import Recipe
+from interp5d.recipes import Recipe
+from interp5d.training.engines import native_lib as native
+from interp5d.training.engines.fast import FastEngine
 
 if TYPE_CHECKING:
-    from .engine import Step
-    from .train import Batch
+    from interp5d.training.engines.base import Step
+    from interp5d.training.loop import Batch
 
 
 class NativeEngine(FastEngine):

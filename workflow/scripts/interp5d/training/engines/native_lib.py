@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from .recipes import NATIVE_MAX_LAYERS
+from interp5d.recipes import NATIVE_MAX_LAYERS
 
 SOURCE = Path(__file__).with_name("native_step.c")
 COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC")
