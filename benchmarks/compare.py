@@ -127,8 +127,10 @@ def time_to_quality(records: list[dict]) -> None:
 def _memory_run(recipe, n: int) -> tuple[float, float]:
     torch.set_num_threads(1)
     X, y, f = get_function("synthetic5d").sample(n, 42)
-    est = build_method({"class": "mlp", "settings": recipe}, seed=42, measure_memory=True)
-    rec, _ = profile_run(Dataset(X, y, f), est, 42, latency_repeats=3, throughput_points=1000)
+    est = build_method({"class": "mlp", "settings": recipe}, seed=42)
+    rec, _ = profile_run(
+        Dataset(X, y, f), est, 42, latency_repeats=3, throughput_points=1000, loop_memory=True
+    )
     return rec["loop_peak_mb"], rec["loop_estimate_mb"]
 
 

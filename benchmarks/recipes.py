@@ -31,8 +31,8 @@ SEED_STUDY_R2 = {1000: 0.422, 5000: 0.543, 10000: 0.569}
 def one_run(function: str, recipe: str, n: int, seed: int) -> dict:
     fn = get_function(function)
     X, y, f = fn.sample(n, seed)
-    est = Interpolator(recipe, seed=seed, threads=1, measure_memory=True)
-    rec, _ = profile_run(Dataset(X, y, f), est, seed, threads=1)
+    est = Interpolator(recipe, seed=seed, threads=1)
+    rec, _ = profile_run(Dataset(X, y, f), est, seed, threads=1, loop_memory=True)
     return rec
 
 

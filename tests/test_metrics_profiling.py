@@ -109,8 +109,10 @@ _MEMORY_RUN = textwrap.dedent(
     import json, sys
     from interp5d import Dataset, Interpolator, get_function, profile_run
     X, y, f = get_function("synthetic5d").sample(int(sys.argv[1]), 0)
-    est = Interpolator(json.loads(sys.argv[2]), seed=0, measure_memory=True)
-    rec, _ = profile_run(Dataset(X, y, f), est, 0, latency_repeats=1, throughput_points=100)
+    est = Interpolator(json.loads(sys.argv[2]), seed=0)
+    rec, _ = profile_run(
+        Dataset(X, y, f), est, 0, latency_repeats=1, throughput_points=100, loop_memory=True
+    )
     print(json.dumps([rec["loop_peak_mb"], rec["loop_estimate_mb"]]))
     """
 )
@@ -153,10 +155,11 @@ def test_profile_run_record():
     X, y, f = get_function("synthetic5d").sample(300, seed=0)
     rec, est = profile_run(
         Dataset(X, y, f),
-        Interpolator({"epochs": 5, "batch_size": 64}, measure_memory=True),
+        Interpolator({"epochs": 5, "batch_size": 64}),
         seed=0,
         latency_repeats=3,
         throughput_points=1000,
+        loop_memory=True,
     )
     for key in (
         "fit_time_s",

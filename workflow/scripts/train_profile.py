@@ -22,7 +22,6 @@ method = build_method(
     seed=seed,
     threads=settings["threads"],
     log_every_s=snakemake.config["log_every_s"],  # untracked: it changes no result
-    measure_memory=True,
 )
 record, est = profile_run(
     ds,
@@ -31,6 +30,7 @@ record, est = profile_run(
     threads=settings["threads"],
     split=tuple(settings["split"][k] for k in ("train", "val", "test")),
     targets=TargetSpec(**settings["targets"]),
+    loop_memory=True,
 )
 record = job_record(w.dataset, w.method, settings["method"]["kind"], record, settings)
 write_columns(snakemake.output.history, est.history_, ["epoch", "train_loss", "val_loss"])

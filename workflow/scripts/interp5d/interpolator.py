@@ -4,31 +4,20 @@ clone, set_params, model selection) that saves to and loads from one file."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from interp5d.bench.profiling import PeakMemory, estimate_prediction_bytes
-from interp5d.bench.roofline import step_roofline
 from interp5d.data import DataError
 from interp5d.functions import N_FEATURES
 from interp5d.methods.base import Method, NotFittedError, check_arrays, require_keys
-from interp5d.model import build_mlp, layer_widths, pick_device
+from interp5d.model import build_mlp, pick_device
 from interp5d.recipes import Recipe, get_recipe
 from interp5d.threads import torch_threads
-from interp5d.training.engines.fast import chunk_rows_for
-from interp5d.training.loop import (
-    TrainResult,
-    estimate_loop_bytes,
-    fit_model,
-    predict_rows,
-    training_rows,
-)
+from interp5d.training.loop import TrainResult, fit_model, predict_rows, training_rows
 
 __all__ = ["Interpolator", "NotFittedError"]
-MB = 1024**2
 
 
 class Interpolator(Method):
@@ -37,11 +26,13 @@ class Interpolator(Method):
     The constructor only stores settings: a recipe (name, dict or Recipe; its settings can
     also be set one by one as `recipe__<key>`, e.g. in GridSearchCV), the seed, the torch
     thread count (None leaves torch's), the device ('cpu', 'cuda' or 'auto'), the rows per
-    prediction chunk, how often to log training progress (None: never) and whether to
-    measure the training loop's peak memory (then in `loop_memory_`). Work happens in fit.
+    prediction chunk and how often to log training progress (None: never). Work happens in
+    fit.
     """
 
     name: ClassVar[str] = "mlp"
+    # the loop's memory is the benchmark harness's to measure (its monitor's loop meter)
+    retired_params: ClassVar[tuple[str, ...]] = ("measure_memory",)
 
     def __init__(
         self,
@@ -51,7 +42,6 @@ class Interpolator(Method):
         device: str = "cpu",
         predict_chunk: int = 65536,
         log_every_s: float | None = None,
-        measure_memory: bool = False,
     ) -> None:
         self.recipe = recipe
         self.seed = seed
@@ -59,7 +49,6 @@ class Interpolator(Method):
         self.device = device
         self.predict_chunk = predict_chunk
         self.log_every_s = log_every_s
-        self.measure_memory = measure_memory
 
     # -- recipe settings as nested parameters (recipe__lr, ...) ---------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -87,9 +76,8 @@ class Interpolator(Method):
         with torch_threads(self.threads):
             data = self._rows(X, y, device)
             val = None if X_val is None else self._rows(X_val, y_val, device)
-            # inside the runner's meter of the whole fit: it released free memory already
-            meter = PeakMemory(release=False) if self.measure_memory else contextlib.nullcontext()
-            with meter:
+            # the monitor's span of the loop alone (the harness meters its memory there)
+            with monitor.loop() if monitor is not None else contextlib.nullcontext():
                 for seed in range(self.seed, self.seed + recipe.members):
                     torch.manual_seed(seed)
                     generator = torch.Generator(device=device).manual_seed(seed)
@@ -102,7 +90,6 @@ class Interpolator(Method):
                     result = fit_model(model, data, val, recipe, generator, self.log_every_s, watch)
                     self.members_.append(model.eval())
                     self.results_.append(result)
-        self.loop_memory_ = meter.as_dict("loop") if self.measure_memory else None
         self.model_, self.result_ = self.members_[0], self.results_[0]
         diverged = [r.status for r in self.results_ if r.status == "diverged"]
         self.status_ = diverged[0] if diverged else self.result_.status
@@ -114,58 +101,7 @@ class Interpolator(Method):
         # float64 arrays straight into the float32 rows: one pass, no float32 copies first
         return training_rows(torch.from_numpy(X), torch.from_numpy(y)).to(device)
 
-    def warm_up_params(self) -> dict[str, Any]:
-        # one epoch runs every batch shape of the real fit and, with a validation set,
-        # every validation chunk shape
-        short = replace(
-            get_recipe(self.recipe),
-            epochs=1,
-            min_steps=0,
-            warmup_epochs=0,
-            patience=None,
-            val_every=1,
-        )
-        return {"recipe": short, "log_every_s": None, "measure_memory": False}
-
-    def fit_record(self) -> dict[str, Any]:
-        res = self.result_
-        est = estimate_loop_bytes(
-            self.n_train_, self.n_val_, layer_widths(self.model_), self.recipe_
-        )
-        # an ensemble's loops one after the other: their times, steps and FLOPs add up
-        loop_time = sum(r.loop_time_s for r in self.results_)
-        flops = sum(r.flops for r in self.results_)
-        record = {
-            "engine": res.engine,
-            "members": len(self.members_),
-            "loop_time_s": loop_time,
-            "epochs_run": res.epochs_run,
-            "steps_run": sum(r.steps_run for r in self.results_),
-            "best_epoch": res.best_epoch,
-            "diverged_epoch": res.diverged_epoch,
-            "batch_rows": res.batch_rows,
-            "widths": layer_widths(self.model_),
-            "loop_gflop": flops / 1e9,
-            "loop_gflops_per_s": flops / 1e9 / loop_time if loop_time else None,
-            "loop_estimate_mb": None if est is None else est["total"] / MB,
-            "loop_estimate_parts_mb": None if est is None else {k: v / MB for k, v in est.items()},
-        }
-        if self.loop_memory_ is not None:
-            record["loop_peak_mb"] = self.loop_memory_["loop_peak_mb"]
-        return record
-
-    def loop_roofline(self) -> float | None:
-        self._check_fitted()
-        if next(self.model_.parameters()).device.type != "cpu":
-            return None  # the roofline's products are timed on the CPU
-        rows = chunk_rows_for("cpu", self.result_.batch_rows)  # what the loop multiplied at once
-        with torch_threads(self.threads):
-            return step_roofline(layer_widths(self.model_), rows)["gflops_per_s"]
-
     # -- prediction ---------------------------------------------------------------
-    def predict_estimate_bytes(self, n_points: int) -> int:
-        return estimate_prediction_bytes(n_points, self.recipe_.hidden, self.predict_chunk)
-
     # prediction runs on the estimator's threads, as fit does: a float32 network's last bits
     # can depend on how many threads split its products
     def _predict(self, X: np.ndarray) -> np.ndarray:

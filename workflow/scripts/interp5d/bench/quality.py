@@ -3,14 +3,14 @@ and the first moment it reaches each target."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-Predictor = Callable[[np.ndarray], np.ndarray]  # standardised inputs -> standardised outputs
+from interp5d.training.monitor import Predictor
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,18 @@ class Reached:
 class QualityMonitor:
     """Watches a fit: each validation's R² with the seconds since `start`, and for each
     target the first validation that reached it. `observe` returns True once every target
-    is reached (a recipe with stop_at_target then stops); never when there are none."""
+    is reached (a recipe with stop_at_target then stops); never when there are none. With a
+    `loop_meter` (a memory meter), the fit holds it for its training loop alone (`loop`)."""
 
     targets: list[Target]
     curve: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, val R²)
     reached: dict[str, Reached] = field(default_factory=dict)
     t0: float | None = None
+    loop_meter: AbstractContextManager[Any] | None = None
+
+    def loop(self) -> AbstractContextManager[Any]:
+        """The span of the fit's training loop: the loop meter, when there is one."""
+        return self.loop_meter if self.loop_meter is not None else contextlib.nullcontext()
 
     def start(self) -> None:
         self.t0 = time.perf_counter()

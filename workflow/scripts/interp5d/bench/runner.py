@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from interp5d.bench import harness
 from interp5d.bench.profiling import PeakMemory, frozen_heap, malloc_thresholds, median_time
 from interp5d.bench.quality import QualityMonitor, Target, TargetSpec
 from interp5d.bench.records import accuracy_fields, memory_fields, split_fields
@@ -36,7 +37,7 @@ def warm_up(method: Method, n_train: int, n_val: int, n_test: int) -> None:
     rng = np.random.default_rng(0)
     X, y = rng.uniform(size=(n_train, 5)), rng.uniform(size=n_train)
     Xv, yv = (rng.uniform(size=(n_val, 5)), rng.uniform(size=n_val)) if n_val else (None, None)
-    est = clone(method).set_params(**method.warm_up_params())
+    est = clone(method).set_params(**harness.warm_up_params(method))
     est.fit(X, y, Xv, yv).predict(rng.uniform(size=(n_test, 5)))
 
 
@@ -49,6 +50,7 @@ def profile_run(
     latency_repeats: int = 101,
     throughput_points: int = THROUGHPUT_POINTS,
     targets: TargetSpec | Sequence[Target] = (),
+    loop_memory: bool = False,
 ) -> tuple[dict[str, Any], Method]:
     """Fit and profile one method on the seeded split; return the flat record and the
     fitted method.
@@ -67,7 +69,9 @@ def profile_run(
     test R² of the model as it was then, and `curve` the validations. For a method with a
     training loop, its step's matrix products alone are timed right after the fit
     (`roofline_paired_gflops_per_s`), so that the loop's efficiency can be a ratio measured
-    side by side rather than against a roofline timed in another job.
+    side by side rather than against a roofline timed in another job. With `loop_memory`,
+    the training loop's own peak memory is metered too (`loop_peak_mb`, where the method
+    has a loop).
     """
     tr, va, te = split_indices(len(ds), split, seed)
     X_va, y_va, X_te = ds.X[va], ds.y[va], ds.X[te]
@@ -85,7 +89,9 @@ def profile_run(
     with frozen_heap(), thread_limits(threads):
         with malloc_thresholds(*FIT_THRESHOLDS):
             warm_up(est, len(tr), len(va), len(te))
-            monitor = QualityMonitor(list(targets))
+            # inside the meter of the whole fit, which released free memory already
+            loop_meter = PeakMemory(release=False) if loop_memory else None
+            monitor = QualityMonitor(list(targets), loop_meter=loop_meter)
             with PeakMemory() as mem_fit:
                 t0 = time.perf_counter()
                 monitor.start()
@@ -93,7 +99,7 @@ def profile_run(
                 fit_time = time.perf_counter() - t0
         # the loop's products alone, right after it in the same process: the machine's
         # speed on a shared VM moves by tens of percent between jobs a minute apart
-        paired_roofline = est.loop_roofline()
+        paired_roofline = harness.loop_roofline(est)
         with malloc_thresholds(*PREDICT_THRESHOLDS):
             with PeakMemory() as mem_pred:
                 pred = est.predict(X_te)
@@ -105,12 +111,12 @@ def profile_run(
             t_test = median_time(lambda: est.predict(X_te), 5, budget_s=2)
             t_big = median_time(lambda: est.predict(x_big), 3, warmup=0, budget_s=2)
             val_r2 = r2_score(y_va, est.predict(X_va)) if len(va) else None
-            try:
+            if est.has_std():
                 mean_te, std_te = est.predict(X_te, return_std=True)
                 uncertainty = calibration(
                     ds.y[te], mean_te, std_te, None if ds.f is None else ds.f[te]
                 )
-            except ValueError:  # no validation split, so no noise level: no std
+            else:  # no validation split, so no noise level: no std
                 uncertainty = dict.fromkeys(("coverage_95", "coverage_95_f", "interval_width_95"))
             xs_te = est.x_scaler_.transform(X_te)
             reached = monitor.records(
@@ -119,9 +125,10 @@ def profile_run(
     status = est.status_
     if status == "ok" and not np.isfinite(pred).all():
         status = "diverged"
-    extra = est.fit_record()
+    metered = None if loop_meter is None or not loop_meter.method else loop_meter.as_dict("loop")
+    extra = harness.fit_record(est, metered)
     epochs = extra.get("epochs_run")
-    predict_estimate = est.predict_estimate_bytes(len(te))
+    predict_estimate = harness.predict_estimate_bytes(est, len(te))
     record: dict[str, Any] = {
         **split_fields(len(ds), tr, va, te, seed, threads),
         "sampling": ds.meta.get("sampling"),

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from interp5d.bench.quality import QualityMonitor
 from interp5d.data import (
     DataError,
     Standardizer,
@@ -25,6 +24,7 @@ from interp5d.data import (
 from interp5d.functions import N_FEATURES
 from interp5d.jsonio import json_safe
 from interp5d.metrics import r2_score
+from interp5d.training.monitor import FitMonitor
 
 FORMAT_VERSION = 2
 
@@ -102,6 +102,7 @@ class Method:
     """
 
     name: ClassVar[str]  # the registry name (interp5d.methods.REGISTRY)
+    retired_params: ClassVar[tuple[str, ...]] = ()  # old settings a model file may hold
     predict_chunk: int = 65536  # rows per _predict call: bounded memory for any batch
 
     # -- the estimator protocol ---------------------------------------------------
@@ -159,7 +160,7 @@ class Method:
         X_val: np.ndarray | None = None,
         y_val: np.ndarray | None = None,
         *,
-        monitor: QualityMonitor | None = None,
+        monitor: FitMonitor | None = None,
     ) -> Method:
         """Standardise with the training data's statistics and fit; returns self.
 
@@ -208,25 +209,10 @@ class Method:
                 monitor.observe(r2_score(y_val, val_pred), lambda: self._predict)
         return self
 
-    def _fit(self, X, y, X_val, y_val, monitor: QualityMonitor | None) -> None:
+    def _fit(self, X, y, X_val, y_val, monitor: FitMonitor | None) -> None:
         """Fit on standardised arrays; an iterative method reports each validation's R² to
         the monitor (one-shot methods leave it to fit)."""
         raise NotImplementedError
-
-    def fit_record(self) -> dict[str, Any]:
-        """What this method adds to a run's record beyond the common fields."""
-        return {}
-
-    def loop_roofline(self) -> float | None:
-        """GFLOP/s of the fitted training loop's step products alone, timed now (the
-        runner times it right after the fit, so that the loop's rate over it is a ratio
-        measured side by side); None for a method without such a loop."""
-        return None
-
-    def warm_up_params(self) -> dict[str, Any]:
-        """Settings that shorten an iterative fit to one pass, for the runner's untimed
-        warm-up on data of the run's shapes (none for one-shot methods)."""
-        return {}
 
     # -- prediction ---------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -297,9 +283,10 @@ class Method:
         spread = self._epistemic_var(X)
         return self.noise_var_ + (0.0 if spread is None else spread)
 
-    def predict_estimate_bytes(self, n_points: int) -> int | None:
-        """An analytic estimate of predict's peak memory for n points, where there is one."""
-        return None
+    def has_std(self) -> bool:
+        """Whether predict(return_std=True) gives a std: a method with a predictive
+        variance of its own, or one fitted with validation data (its noise level)."""
+        return getattr(self, "noise_var_", None) is not None
 
     def out_of_range(self, X: Any) -> np.ndarray:
         """True for each point outside the box spanned by the training inputs."""
@@ -373,6 +360,8 @@ class Method:
         params = meta["params"]
         if not isinstance(params, dict):
             raise DataError(f"params must be a mapping, got {type(params).__name__}")
+        # settings of earlier versions that never changed a model: read, and dropped
+        params = {k: v for k, v in params.items() if k not in est_cls.retired_params}
         unknown = sorted(set(params) - set(est_cls._param_names()))
         if unknown:
             raise DataError(f"params: unknown setting(s) {unknown} for {meta['method']!r}")

@@ -75,15 +75,11 @@ class GaussianProcess(Method):
         # the same kernel with the fitted hyperparameters, solved on all the rows given
         return self._gp(self._kernel().clone_with_theta(self.theta_), optimise=False).fit(X, y)
 
-    def warm_up_params(self) -> dict[str, Any]:
-        # the warm-up's one solve has the run's shapes; its hyperparameter search need not
-        return {"select_rows": 20}
-
-    def fit_record(self) -> dict[str, Any]:
-        return {"gp_kernel": str(self.model_.kernel_)}
-
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(X)
+
+    def has_std(self) -> bool:
+        return hasattr(self, "model_")  # its own predictive variance
 
     def _predict_var(self, X: np.ndarray) -> np.ndarray:
         _, std = self.model_.predict(X, return_std=True)

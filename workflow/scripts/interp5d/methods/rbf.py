@@ -54,9 +54,6 @@ class ThinPlateRBF(Method):
 
         return RBFInterpolator(X, y, kernel="thin_plate_spline", smoothing=smoothing)
 
-    def fit_record(self) -> dict[str, Any]:
-        return {"smoothing_chosen": self.smoothing_}
-
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_(X)
 

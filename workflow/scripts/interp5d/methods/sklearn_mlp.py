@@ -64,12 +64,6 @@ class SklearnMLP(Method):
         frozen = copy.deepcopy(self.model_)
         return frozen.predict
 
-    def warm_up_params(self) -> dict[str, Any]:
-        return {"max_iter": 1}
-
-    def fit_record(self) -> dict[str, Any]:
-        return {"epochs_run": self.epochs_}
-
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(X)
 
