@@ -25,11 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 
 import torch
 from interp5d.bench.provenance import cpu_model
-from interp5d.bench.roofline_sizes import CHUNK_ROWS
 from interp5d.model import build_mlp, layer_widths
 from interp5d.recipes import Recipe
+from interp5d.training.batch import Batch
 from interp5d.training.engines.fast import FastEngine
-from interp5d.training.loop import Batch, training_rows
+from interp5d.training.limits import CHUNK_ROWS
+from interp5d.training.loop import training_rows
 
 HIDDEN = (64, 32)
 

@@ -40,9 +40,9 @@ import torch
 from interp5d import get_recipe
 from interp5d.bench.provenance import cpu_model
 from interp5d.bench.roofline import native_step_matmuls, step_matmuls
+from interp5d.training.batch import Batch
 from interp5d.training.engines.fast import FastEngine, Workspace, forward_backward, layer_blocks
 from interp5d.training.engines.native import NativeEngine
-from interp5d.training.loop import Batch
 
 WIDTHS = [5, 64, 32, 1]
 N_TRAIN = 7000

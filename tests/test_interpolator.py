@@ -243,8 +243,9 @@ def test_a_batch_in_chunks_takes_the_one_pass_step(chunk_rows):
     # a full batch of 400 rows stepped in chunks against the same engine in one pass: the
     # same gradient (up to the order of the sums), squared errors and weights after steps
     from interp5d.model import layer_widths
+    from interp5d.training.batch import Batch
     from interp5d.training.engines.fast import FastEngine
-    from interp5d.training.loop import Batch, training_rows
+    from interp5d.training.loop import training_rows
 
     torch.manual_seed(0)
     model = build_mlp(5, (16, 8), "silu")
@@ -268,8 +269,8 @@ def test_a_batch_in_chunks_takes_the_one_pass_step(chunk_rows):
 
 
 def test_chunks_are_for_the_cpu_cache():
-    from interp5d.bench.roofline_sizes import CHUNK_ROWS
     from interp5d.training.engines.fast import chunk_rows_for
+    from interp5d.training.limits import CHUNK_ROWS
 
     assert chunk_rows_for("cpu", 512) == 512  # a batch that fits is one chunk
     assert chunk_rows_for("cpu", 700_000) == chunk_rows_for("meta", 700_000) == CHUNK_ROWS

@@ -13,11 +13,12 @@ import torch
 from interp5d import Interpolator
 from interp5d.model import build_mlp, layer_widths
 from interp5d.recipes import Recipe
+from interp5d.training.batch import Batch
 from interp5d.training.engines import native_lib as native
 from interp5d.training.engines.base import Engine
 from interp5d.training.engines.fast import FastEngine
 from interp5d.training.engines.native import NativeEngine
-from interp5d.training.loop import Batch, training_rows
+from interp5d.training.loop import training_rows
 
 pytestmark = pytest.mark.skipif(
     shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler to build the step"

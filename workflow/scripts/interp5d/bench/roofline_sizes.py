@@ -5,13 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# The most rows the fast engine multiplies at once: a larger batch's step runs over chunks of
-# this many rows and sums their gradients, so that each chunk's activations stay in cache
-# (the seed protocol's 700,000-row step at 1M took 0.65 s in one pass and 0.38 s in chunks
-# of 8,192, validation included, on this machine). It is also the most rows the roofline is
-# measured at: the loop's products are never larger. The default study's largest batch,
-# 7,000 rows, is one chunk, so its results did not change.
-CHUNK_ROWS = 8192
+from interp5d.training.limits import CHUNK_ROWS  # the most rows the loop multiplies at once
 
 
 def roofline_shapes(recipes: dict[str, Any], n_trains: list[int]) -> list[dict[str, Any]]:

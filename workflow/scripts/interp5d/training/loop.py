@@ -17,8 +17,8 @@ from torch import nn
 from interp5d.bench.quality import QualityMonitor
 from interp5d.model import layer_widths, matmul_flops
 from interp5d.recipes import Recipe
+from interp5d.training.batch import Batch, Step
 from interp5d.training.engines.autograd import AutogradEngine
-from interp5d.training.engines.base import Step
 from interp5d.training.engines.fast import FastEngine
 from interp5d.training.engines.native import NativeEngine
 from interp5d.training.engines.native_lib import unavailable_reason
@@ -104,23 +104,6 @@ class LRSchedule:
             t = (step - self.warm) / max(1, self.total - self.warm - 1)
             return r.min_lr + 0.5 * (r.lr - r.min_lr) * (1 + math.cos(math.pi * t))
         return r.lr
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Views of a block of training rows [x, 1, y], made once per batch size: the inputs
-    with the ones column and its transpose (the fast engine's), without it (nn.Module's),
-    the targets."""
-
-    rows: torch.Tensor
-    x_ones: torch.Tensor
-    x_ones_t: torch.Tensor  # its transpose, for the gradient products
-    x: torch.Tensor
-    y: torch.Tensor
-
-    @classmethod
-    def of(cls, rows: torch.Tensor) -> Batch:
-        return cls(rows, rows[:, :-1], rows[:, :-1].t(), rows[:, :-2], rows[:, -1:])
 
 
 def training_rows(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -13,10 +13,10 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from interp5d.recipes import Recipe
 from interp5d.training.engines.base import Engine
-from interp5d.training.engines.fast import VAL_CHUNK
+from interp5d.training.limits import VAL_CHUNK
 
 if TYPE_CHECKING:
-    from interp5d.training.loop import Batch
+    from interp5d.training.batch import Batch
 
 
 class AutogradEngine(Engine):

@@ -6,13 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import torch
-
-    from interp5d.training.loop import Batch
-
-# one step of an epoch: its batch, the slice of the epoch's order gathered into it (None
-# for the data itself) and its row count
-Step = tuple["Batch", "torch.Tensor | None", int]
+    from interp5d.training.batch import Batch, Step
 
 
 class Engine:

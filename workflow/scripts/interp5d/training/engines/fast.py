@@ -25,15 +25,13 @@ import torch
 from torch import nn
 
 from interp5d.activations import Activation, get_activation
-from interp5d.bench.roofline_sizes import CHUNK_ROWS
 from interp5d.model import linear_layers, n_block_parameters
 from interp5d.recipes import Recipe
 from interp5d.training.engines.base import Engine
+from interp5d.training.limits import CHUNK_ROWS, VAL_CHUNK
 
 if TYPE_CHECKING:
-    from interp5d.training.loop import Batch
-
-VAL_CHUNK = 512  # rows per validation forward pass: bounded memory whatever n
+    from interp5d.training.batch import Batch
 
 
 class FusedAdam:

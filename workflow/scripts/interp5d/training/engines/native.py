@@ -14,8 +14,7 @@ from interp5d.training.engines import native_lib as native
 from interp5d.training.engines.fast import FastEngine
 
 if TYPE_CHECKING:
-    from interp5d.training.engines.base import Step
-    from interp5d.training.loop import Batch
+    from interp5d.training.batch import Batch, Step
 
 
 class NativeEngine(FastEngine):
