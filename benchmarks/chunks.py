@@ -46,7 +46,16 @@ def engine_and_batch(activation: str, rows: int, chunk_rows: int) -> tuple[FastE
     model = build_mlp(5, HIDDEN, activation)
     recipe = Recipe(hidden=HIDDEN, activation=activation, batch_size=None)
     widths = layer_widths(model)
-    eng = FastEngine(widths, recipe, rows, rows, 0, False, "cpu", chunk_rows=chunk_rows)
+    eng = FastEngine(
+        widths=widths,
+        recipe=recipe,
+        n_train=rows,
+        batch_rows=rows,
+        val_rows=0,
+        keep_best=False,
+        device="cpu",
+        chunk_rows=chunk_rows,
+    )
     eng.load(model)
     return eng, batch
 

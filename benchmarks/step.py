@@ -64,6 +64,8 @@ def scripted_step(
     sq: torch.Tensor,
     adam: list[list[torch.Tensor]],
     one: torch.Tensor,
+    beta1: float,
+    eps: float,
     avg: torch.Tensor,
     avg_weight: float,
     lr: float,
@@ -106,10 +108,10 @@ def scripted_step(
         [],
         adam[4],
         lr=lr,
-        beta1=0.9,
+        beta1=beta1,
         beta2=beta2,
         weight_decay=weight_decay,
-        eps=1e-8,
+        eps=eps,
         amsgrad=False,
         maximize=False,
     )
@@ -119,7 +121,15 @@ def scripted_step(
 def engine(activation: str, batch: int, cls: type[FastEngine] = FastEngine) -> FastEngine:
     """An engine with the same seeded starting weights whatever the batch."""
     recipe = replace(get_recipe("tuned"), activation=activation)
-    eng = cls(WIDTHS, recipe, N_TRAIN, batch, 0, False, "cpu")
+    eng = cls(
+        widths=WIDTHS,
+        recipe=recipe,
+        n_train=N_TRAIN,
+        batch_rows=batch,
+        val_rows=0,
+        keep_best=False,
+        device="cpu",
+    )
     torch.nn.init.normal_(eng.flat, 0.0, 0.3, generator=torch.Generator().manual_seed(0))
     eng.avg.copy_(eng.flat)  # as load() does: the scripted step's first update is a lerp
     return eng
@@ -173,11 +183,12 @@ class Steps:
         eng = engine(self.activation, self.b)
         v = eng.work.views(self.b)
         bt = self.batch
-        opt = eng.opt
+        opt, settings = eng.opt, eng.opt.settings
         adam = [[eng.flat], [eng.flat_grad], [opt.m], [opt.v], [opt.t]]
         saved = [s if s is not None else a for s, a in zip(v.saved, v.acts, strict=True)]
         args = [bt.x_ones_t, *v.outputs_t], bt.y, eng.layers.blocks, eng.layers.weights
         rest = eng.grads, v.acts, saved, v.outputs, v.grads, v.out, v.sq, adam, opt.one
+        constants = settings.beta1, settings.eps  # passed in: a script cannot read Python globals
         silu = self.activation == "silu"
         first = [True]  # the average's first update copies the weights, as the engine's does
 
@@ -186,7 +197,8 @@ class Steps:
             w = 1.0 if first[0] else 1.0 - eng.ema_decay
             first[0] = False
             scripted_step(
-                bt.x_ones, *args, *rest, eng.avg, w, 1e-3, opt.beta2, opt.weight_decay, silu
+                *(bt.x_ones, *args, *rest, *constants, eng.avg, w, 1e-3),
+                *(settings.beta2, settings.weight_decay, silu),
             )
 
         return eng, step

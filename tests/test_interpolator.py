@@ -252,7 +252,16 @@ def test_a_batch_in_chunks_takes_the_one_pass_step(chunk_rows):
     batch = Batch.of(training_rows(torch.randn(400, 5), torch.randn(400)))
     widths, recipe = layer_widths(model), Recipe(activation="silu")
     one, chunked = (
-        FastEngine(widths, recipe, 400, 400, 0, False, "cpu", chunk_rows=c)
+        FastEngine(
+            widths=widths,
+            recipe=recipe,
+            n_train=400,
+            batch_rows=400,
+            val_rows=0,
+            keep_best=False,
+            device="cpu",
+            chunk_rows=c,
+        )
         for c in (400, chunk_rows)
     )
     assert len(one.chunks(batch)) == 1 and len(chunked.chunks(batch)) == -(-400 // chunk_rows)

@@ -98,7 +98,15 @@ def test_loop_estimate_is_the_loops_own_buffers():
     from interp5d.training.engines.fast import FastEngine
 
     recipe = Recipe(batch_size=256, restore_best=True)
-    real = FastEngine([5, 64, 32, 1], recipe, 7000, 256, 1400, True, "cpu").nbytes()
+    real = FastEngine(
+        widths=[5, 64, 32, 1],
+        recipe=recipe,
+        n_train=7000,
+        batch_rows=256,
+        val_rows=1400,
+        keep_best=True,
+        device="cpu",
+    ).nbytes()
     assert {k: parts[k] for k in real} != real  # restore_best adds the best-weights copy
     meta = estimate_loop_bytes(7000, 1400, [5, 64, 32, 1], recipe)
     assert {k: meta[k] for k in real} == real

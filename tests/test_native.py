@@ -34,6 +34,28 @@ def fresh_build(tmp_path, monkeypatch):
     native._load_once.cache_clear()
 
 
+def engine(
+    cls: type[FastEngine],
+    widths: list[int],
+    recipe: Recipe,
+    n_train: int,
+    batch_rows: int,
+    val_rows: int = 0,
+    chunk_rows: int | None = None,
+) -> FastEngine:
+    """A fast or native engine on the CPU that keeps no best weights."""
+    return cls(
+        widths=widths,
+        recipe=recipe,
+        n_train=n_train,
+        batch_rows=batch_rows,
+        val_rows=val_rows,
+        keep_best=False,
+        device="cpu",
+        chunk_rows=chunk_rows,
+    )
+
+
 @pytest.mark.parametrize("activation", ["relu", "silu", "tanh"])
 @pytest.mark.parametrize("chunk_rows", [400, 64, 399])  # one pass, a short last chunk, one row
 @pytest.mark.parametrize("ema_decay", [0.0, 0.9])
@@ -44,7 +66,7 @@ def test_the_native_step_is_the_fast_step(activation, chunk_rows, ema_decay):
     recipe = Recipe(activation=activation, beta2=0.99, weight_decay=1e-3, ema_decay=ema_decay)
     widths = layer_widths(model)
     fast, ours = (
-        cls(widths, recipe, 400, 400, 1000, False, "cpu", chunk_rows=chunk_rows)
+        engine(cls, widths, recipe, 400, 400, val_rows=1000, chunk_rows=chunk_rows)
         for cls in (FastEngine, NativeEngine)
     )
     val = training_rows(torch.randn(1000, 5), torch.randn(1000))
@@ -153,7 +175,7 @@ def test_the_native_step_gathers_its_batch_as_index_select_does():
     index = torch.randperm(300, dtype=torch.int32)[:64]
     model = build_mlp(5, (16, 8), "silu")
     fast, ours = (
-        cls(layer_widths(model), Recipe(activation="silu"), 300, 64, 0, False, "cpu")
+        engine(cls, layer_widths(model), Recipe(activation="silu"), 300, 64)
         for cls in (FastEngine, NativeEngine)
     )
     batches = [Batch.of(torch.full((64, 7), float("nan"))) for _ in range(2)]
@@ -208,7 +230,7 @@ def test_a_run_of_native_steps_is_its_steps_one_call_each(gathered):
     model = build_mlp(5, (16, 8), "silu")
     data = training_rows(torch.randn(300, 5), torch.randn(300))
     recipe = Recipe(activation="silu", ema_decay=0.9)
-    engines = [NativeEngine(layer_widths(model), recipe, 300, 64, 0, False, "cpu") for _ in "ab"]
+    engines = [engine(NativeEngine, layer_widths(model), recipe, 300, 64) for _ in "ab"]
     order = torch.randperm(300, dtype=torch.int32)
     for eng in engines:
         eng.load(model)
@@ -229,6 +251,6 @@ def test_a_run_of_native_steps_is_its_steps_one_call_each(gathered):
         assert torch.equal(a, b)
     assert ours.net.t == plain.net.t == len(run)
     assert ours.take_train_sse() == plain.take_train_sse()
-    untrained = NativeEngine(layer_widths(model), recipe, 300, 64, 0, False, "cpu")
+    untrained = engine(NativeEngine, layer_widths(model), recipe, 300, 64)
     untrained.load(model)
     assert not torch.equal(ours.flat, untrained.flat)  # they trained

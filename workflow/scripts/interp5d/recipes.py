@@ -6,9 +6,11 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from interp5d.training.engines import REGISTRY as ENGINE_REGISTRY
+
 SCHEDULES = ("constant", "cosine")
 STEPS_REFERENCE_ROWS = 10_000  # min_steps is the step budget's floor at this many rows
-ENGINES = ("fast", "native", "autograd")
+ENGINES = tuple(ENGINE_REGISTRY)  # the registry's names (reading them imports no engine)
 # the most layers of weights the native step takes (native_step.c's MAX_LAYERS, which
 # training.engines.native_lib checks against the library it loads); kept here, free of
 # torch, so that the config check can refuse a deeper native recipe before any job

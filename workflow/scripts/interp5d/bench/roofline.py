@@ -67,7 +67,16 @@ class NativeProducts:
         from interp5d.training.engines.native import NativeEngine
 
         g = torch.Generator().manual_seed(0)
-        self.engine = NativeEngine(list(widths), Recipe(), batch, batch, 0, False, "cpu", batch)
+        self.engine = NativeEngine(
+            widths=list(widths),
+            recipe=Recipe(),
+            n_train=batch,
+            batch_rows=batch,
+            val_rows=0,
+            keep_best=False,
+            device="cpu",
+            chunk_rows=batch,
+        )
         self.engine.flat.copy_(torch.randn(self.engine.flat.shape, generator=g))
         self.x = torch.randn(batch, widths[0] + 1, generator=g)
         self._args = (self.engine.net, native.pointer(self.x), self.x.stride(0), batch)

@@ -1,6 +1,6 @@
 """The training loop: epochs of shuffled mini-batches, a per-step learning-rate schedule,
-validation, early stopping and the best weights kept. What a step does is the engine's:
-the fast one (fast_engine.py) or plain PyTorch autograd (autograd_engine.py)."""
+validation, early stopping and the best weights kept. What a step does is the engine's
+(engines/: fast, native or autograd), made by name through the engines' registry."""
 
 from __future__ import annotations
 
@@ -10,18 +10,19 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from interp5d.bench.quality import QualityMonitor
 from interp5d.model import layer_widths, matmul_flops
 from interp5d.recipes import Recipe
 from interp5d.training.batch import Batch, Step
-from interp5d.training.engines.autograd import AutogradEngine
-from interp5d.training.engines.fast import FastEngine
-from interp5d.training.engines.native import NativeEngine
-from interp5d.training.engines.native_lib import unavailable_reason
+from interp5d.training.engines import engine_class
+
+if TYPE_CHECKING:
+    from interp5d.training.engines.base import Engine
+    from interp5d.training.monitor import FitMonitor
 
 log = logging.getLogger("interp5d")
 
@@ -137,6 +138,10 @@ def engine_for(recipe: Recipe, device) -> str:
     by the fast engine, the same step in PyTorch ops."""
     if recipe.engine != "native":
         return recipe.engine
+    # here, not at the top: the native step's loader (ctypes, a compiler run) is loaded by
+    # the first native fit, not by importing the loop
+    from interp5d.training.engines.native_lib import unavailable_reason
+
     reason = unavailable_reason(device, recipe.activation)
     if reason is None:
         return "native"
@@ -144,15 +149,17 @@ def engine_for(recipe: Recipe, device) -> str:
     return "fast"
 
 
-def make_engine(
-    model: nn.Module, recipe: Recipe, plan: LoopPlan, n_val: int, device
-) -> FastEngine | AutogradEngine:
-    name = engine_for(recipe, device)
-    if name == "autograd":
-        return AutogradEngine(model, recipe, plan.n, keeps_best(recipe))
-    cls = NativeEngine if name == "native" else FastEngine
-    widths = layer_widths(model)
-    return cls(widths, recipe, plan.n, plan.batch, n_val, keeps_best(recipe), device)
+def make_engine(model: nn.Module, recipe: Recipe, plan: LoopPlan, n_val: int, device) -> Engine:
+    """The engine that trains the model (engine_for's), from the registry."""
+    return engine_class(engine_for(recipe, device)).for_loop(
+        model,
+        recipe,
+        n_train=plan.n,
+        batch_rows=plan.batch,
+        val_rows=n_val,
+        keep_best=keeps_best(recipe),
+        device=device,
+    )
 
 
 def estimate_loop_bytes(
@@ -166,7 +173,15 @@ def estimate_loop_bytes(
     if recipe.engine == "autograd":
         return None
     plan = LoopPlan.of(n_train, recipe)
-    engine = FastEngine(widths, recipe, n_train, plan.batch, n_val, keeps_best(recipe), "meta")
+    engine = engine_class("fast")(
+        widths=widths,
+        recipe=recipe,
+        n_train=n_train,
+        batch_rows=plan.batch,
+        val_rows=n_val,
+        keep_best=keeps_best(recipe),
+        device="meta",
+    )
     parts = {**engine.nbytes(), **plan.nbytes(widths[0] + 2)}
     parts["total"] = sum(parts.values())
     parts["data"] = (n_train + n_val) * (widths[0] + 2) * 4
@@ -180,7 +195,7 @@ def fit_model(
     recipe: Recipe,
     generator: torch.Generator,
     log_every_s: float | None = None,
-    monitor: QualityMonitor | None = None,
+    monitor: FitMonitor | None = None,
 ) -> TrainResult:
     """Train `model` in place on standardised data laid out by training_rows.
 

@@ -12,7 +12,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from interp5d.recipes import Recipe
-from interp5d.training.engines.base import Engine
+from interp5d.training.engines.base import AdamSettings, Engine
 from interp5d.training.limits import VAL_CHUNK
 
 if TYPE_CHECKING:
@@ -24,15 +24,17 @@ class AutogradEngine(Engine):
 
     name = "autograd"
 
-    def __init__(self, model: nn.Module, recipe: Recipe, n_train: int, keep_best: bool) -> None:
+    def __init__(self, *, model: nn.Module, recipe: Recipe, n_train: int, keep_best: bool) -> None:
+        """Trains `model` itself by the recipe on n_train rows; keeps its best weights or not."""
         self.model = model
         self.params = list(model.parameters())
+        adam = AdamSettings.of(recipe, n_train)
         self.opt = torch.optim.Adam(
             self.params,
             lr=recipe.lr,
-            betas=(0.9, recipe.beta2),
-            eps=1e-8,
-            weight_decay=recipe.weight_decay + recipe.weight_decay_n / n_train,
+            betas=(adam.beta1, adam.beta2),
+            eps=adam.eps,
+            weight_decay=adam.weight_decay,
         )
         self.sse = torch.zeros(())  # summed on the device: no host sync per step
         self.avg = (
@@ -45,8 +47,24 @@ class AutogradEngine(Engine):
         self.eval_params = list(self.eval_model.parameters())
         self.best = [p.detach().clone() for p in self.eval_params] if keep_best else None
 
+    @classmethod
+    def for_loop(
+        cls,
+        model: nn.Module,
+        recipe: Recipe,
+        *,
+        n_train: int,
+        batch_rows: int,
+        val_rows: int,
+        keep_best: bool,
+        device: torch.device | str,
+    ) -> AutogradEngine:
+        """The engine of the model itself (on its own device, batch by batch as they come)."""
+        return cls(model=model, recipe=recipe, n_train=n_train, keep_best=keep_best)
+
     def nbytes(self) -> None:
-        return None  # autograd allocates as it goes: nothing to count beforehand
+        """None: autograd allocates as it goes, nothing to count beforehand."""
+        return None
 
     def load(self, model: nn.Module) -> None:
         pass  # trains the model's own parameters
@@ -59,7 +77,13 @@ class AutogradEngine(Engine):
             for p, a in zip(model.parameters(), self.eval_params, strict=True):
                 p.copy_(a)
 
-    def step(self, batch: Batch, lr: float, data=None, index=None) -> None:
+    def step(
+        self,
+        batch: Batch,
+        lr: float,
+        data: torch.Tensor | None = None,
+        index: torch.Tensor | None = None,
+    ) -> None:
         """One Adam step on a batch; with `index`, its rows are first gathered from `data`."""
         if index is not None:
             torch.index_select(data, 0, index, out=batch.rows)

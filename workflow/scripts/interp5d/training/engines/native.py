@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -24,9 +24,9 @@ class NativeEngine(FastEngine):
 
     name = "native"
 
-    def __init__(self, widths: list[int], recipe: Recipe, *args, **kwargs) -> None:
+    def __init__(self, *, widths: list[int], recipe: Recipe, **fast: Any) -> None:
         """FastEngine's arguments: its buffers are the ones the C step works in."""
-        super().__init__(widths, recipe, *args, **kwargs)
+        super().__init__(widths=widths, recipe=recipe, **fast)
         if widths[-1] != 1 or len(widths) - 1 > native.MAX_LAYERS:
             raise ValueError(
                 f"the native step takes up to {native.MAX_LAYERS} layers and one output"
@@ -46,8 +46,9 @@ class NativeEngine(FastEngine):
         for i, (o, s, g) in enumerate(zip(w.outputs, w.saved, w.grads, strict=True)):
             net.outputs[i], net.saved[i], net.deltas[i] = map(native.pointer, (o, s, g))
         net.out, net.sq = native.pointer(w.out), native.pointer(w.sq)
-        net.beta1, net.beta2 = 0.9, self.opt.beta2
-        net.weight_decay, net.eps, net.ema_decay = self.opt.weight_decay, 1e-8, self.ema_decay
+        adam = self.opt.settings
+        net.beta1, net.beta2, net.eps = adam.beta1, adam.beta2, adam.eps
+        net.weight_decay, net.ema_decay = adam.weight_decay, self.ema_decay
         self.net = net
         self._eval_params = native.pointer(self.weights)  # the iterate, or its average
         self._args: dict[int, tuple] = {}  # see _cached
@@ -56,13 +57,21 @@ class NativeEngine(FastEngine):
         super().load(model)
         self.net.averaged = 0
 
-    def step(self, batch: Batch, lr: float, data=None, index=None) -> None:
+    def step(
+        self,
+        batch: Batch,
+        lr: float,
+        data: torch.Tensor | None = None,
+        index: torch.Tensor | None = None,
+    ) -> None:
         """One Adam step on a batch, in one call; with `index`, its rows are first gathered
         from `data` (in the same call)."""
         rows = self._cached(batch, lambda: self._rows_args(batch.rows))
         self.lib.interp5d_step(self.net, *rows, lr, *self._source(batch, data, index))
 
-    def steps(self, run: Sequence[Step], lrs: Sequence[float], data=None) -> None:
+    def steps(
+        self, run: Sequence[Step], lrs: Sequence[float], data: torch.Tensor | None = None
+    ) -> None:
         """The run's steps in one call, each as `step`'s. Their batches are views of one
         buffer (the loop's), as their rows then start at one address."""
         x, ldx, y, ldy, _ = self._cached(run[0][0], lambda: self._rows_args(run[0][0].rows))
