@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -7,6 +8,12 @@ import yaml
 from interp5d import Dataset, build_method, get_function, profile_run
 from interp5d.methods import BASELINES, REGISTRY, method_class
 from interp5d.methods.base import Method
+from interp5d.report.samples import (
+    samples_markdown,
+    samples_to_quality,
+    which_markdown,
+    which_method,
+)
 from interp5d.report.summary import by_size, loglog_slope, markdown, read_runs, scaling_exponents
 
 from .conftest import REPO
@@ -234,3 +241,97 @@ def test_baselines_plan_and_rbf_size_limit(tmp_path):
         (d / "bad.yaml").write_text(yaml.safe_dump({**TINY, "baselines": bad}))
         res = snakemake(d, "-n", "--configfile", str(d / "bad.yaml"), check=False)
         assert res.returncode != 0 and message in res.stdout + res.stderr
+
+
+def hand_built_runs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs and their targets on one synthetic dataset whose validation split's ceiling is
+    0.98 and test split's 0.99: the target ceiling-0.01 is 0.97 on validation, 0.98 on test.
+    `never` reaches it at no size; `median` at 2 of 5 seeds at n = 100 and 3 of 5 at 300, so
+    the median decides for 300; `first` at the smallest size; `half` at 2 of 4 seeds, which
+    is no median run; `lost` only at runs that diverged or beat the validation's level alone."""
+    test_r2 = {
+        "never": {100: [0.5] * 5, 300: [0.6] * 5, 1000: [0.7] * 3},
+        "median": {100: [0.985, 0.99, 0.9, 0.9, 0.9], 300: [0.985, 0.99, 0.981, 0.9, 0.9]},
+        "first": {100: [0.985] * 5, 300: [0.986] * 5},
+        "half": {100: [0.985, 0.985, 0.9, 0.9]},
+        "lost": {100: [0.985, 0.985, 0.985, 0.975, 0.975]},
+    }
+    runs, targets = [], []
+    for method, sizes in test_r2.items():
+        for n, values in sizes.items():
+            for seed, r2 in enumerate(values):
+                key = dict(dataset="f", n_samples=n, method=method, kind="baseline", seed=seed)
+                diverged = method == "lost" and seed < 3
+                runs.append(
+                    {
+                        **key,
+                        "status": "diverged" if diverged else "ok",
+                        "r2": r2,
+                        "oracle_r2": 0.99,
+                        "val_oracle_r2": 0.98,
+                        "fit_time_s": 0.001 * n + seed,
+                    }
+                )
+                targets.append({**key, "target": "ceiling-0.01", "target_r2": 0.97})
+    return pd.DataFrame(runs), pd.DataFrame(targets)
+
+
+def test_samples_to_quality_takes_the_median_run_and_says_never():
+    runs, targets = hand_built_runs()
+    stq = samples_to_quality(runs, targets).set_index("method")
+    assert stq.loc["first", "n_samples"] == 100 and stq.loc["first", "reached"]
+    median = stq.loc["median"]
+    assert median["n_samples"] == 300 and median["result"] == "n = 300"
+    assert (median["n_reached"], median["n_runs"]) == (3, 5)
+    assert median["fit_time_s_median"] == pytest.approx(0.3 + 2)  # all five runs' median
+    for method, largest in (("never", 1000), ("half", 100), ("lost", 100)):
+        row = stq.loc[method]
+        assert not row["reached"] and pd.isna(row["n_samples"])
+        assert row["largest_n"] == largest
+        assert row["result"] == f"never within the grid (up to n = {largest:,})"
+        assert math.isnan(row["fit_time_s_median"])
+    assert stq.loc["never", "test_r2_median"] == 0.7  # at the largest size it ran
+    md = "\n".join(samples_markdown(stq.reset_index()))
+    assert "| median | n = 300 (2.3 s, 3 of 5) |" in md
+    assert "| never | never up to n = 1,000 (0 of 3 there) |" in md
+    assert samples_to_quality(runs.iloc[:0], targets.iloc[:0]).empty
+
+
+def test_which_method_per_dataset_and_over_datasets():
+    # MSE on a, b and fit seconds: x is the most accurate overall, y within 1.25x and faster
+    table = {
+        "x": (1.0, 10.0, 1.0),
+        "y": (1.2, 12.0, 0.1),
+        "z": (5.0, 8.0, 5.0),
+        "only_a": (0.9, None, 0.01),  # not run on b: ranked on a alone
+        "diverged": (0.1, 0.1, 0.001),  # a diverged run: ranks last
+    }
+    rows = []
+    for method, (mse_a, mse_b, fit) in table.items():
+        for ds, mse in (("a", mse_a), ("b", mse_b)):
+            if mse is not None:
+                rows.append(
+                    dict(
+                        dataset=ds,
+                        n_samples=100,
+                        method=method,
+                        kind="baseline",
+                        n_runs=3,
+                        n_diverged=int(method == "diverged"),
+                        mse_mean=mse,
+                        r2_mean=1 - mse / 100,
+                        fit_time_s_mean=fit,
+                    )
+                )
+    which = which_method(pd.DataFrame(rows)).set_index("scope")
+    a, b, both = which.loc["a"], which.loc["b"], which.loc["all datasets"]
+    assert (a["most_accurate"], a["fastest_within"]) == ("only_a", "only_a")
+    assert a["most_accurate_mse"] == 0.9
+    assert (b["most_accurate"], b["fastest_within"]) == ("z", "x")  # 10 / 8 = 1.25: within
+    assert b["fastest_error_ratio"] == pytest.approx(1.25)
+    assert (both["most_accurate"], both["fastest_within"]) == ("x", "y")
+    assert both["n_datasets"] == 2 and both["n_methods"] == 3  # x, y, z
+    assert both["most_accurate_error_ratio"] == pytest.approx(math.sqrt(10 / 9 * 1.25))
+    assert both["fastest_fit_s"] == pytest.approx(0.1)
+    md = "\n".join(which_markdown(which.reset_index()))
+    assert "### All datasets" in md and "| 100 | 2 | x | 1.18 | 1 s | y | 1.41 | 0.1 s |" in md

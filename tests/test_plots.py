@@ -3,7 +3,17 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from interp5d.report.plots import MISS_ROW, time_to_quality, time_to_quality_figure
+import pytest
+from interp5d.report.plots import (
+    MISS_ROW,
+    error_vs_fit_time,
+    error_vs_fit_time_figure,
+    error_vs_size,
+    error_vs_size_figure,
+    pareto,
+    time_to_quality,
+    time_to_quality_figure,
+)
 from matplotlib.text import Annotation
 
 TARGETS = {"ceiling-0.01": 0.98, "ceiling-0.001": 0.989}
@@ -89,3 +99,77 @@ def test_time_to_quality_writes_the_figure(tmp_path):
     out = tmp_path / "ttq.png"
     time_to_quality(targets_by_size(), out, dpi=40)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def error_stats(sizes=(100, 1000), seeds=3) -> pd.DataFrame:
+    """summary_by_size rows: a noisy function, a noise-free one and a file; on each, `gp` is
+    size-limited to the smallest size, `ols` diverged at every run of the largest."""
+    rows = []
+    for ds, ceiling in (("noisy", 0.99), ("clean", 1.0), ("file", np.nan)):
+        for method in ("tuned", "gp", "ols"):
+            for n in sizes:
+                if method == "gp" and n > sizes[0]:
+                    continue
+                lost = method == "ols" and n == sizes[-1]
+                r2 = {"tuned": 1 - 1 / n, "gp": 1 - 0.1 / n, "ols": 0.5}[method]
+                spread = 0.0 if seeds == 1 else 1e-5
+                rows.append(
+                    dict(
+                        dataset=ds,
+                        method=method,
+                        kind="recipe" if method == "tuned" else "baseline",
+                        n_samples=n,
+                        n_runs=seeds,
+                        n_diverged=seeds if lost else 0,
+                        r2_mean=np.nan if lost else r2,
+                        r2_min=np.nan if lost else r2 - spread,
+                        r2_max=np.nan if lost else min(r2 + spread, 1.0),
+                        r2_std=np.nan if lost or seeds == 1 else spread,
+                        oracle_r2_mean=ceiling,
+                        fit_time_s_mean=np.nan if lost else n / 1000,
+                        mse_mean=np.nan if lost else 1 - r2,
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("figure", [error_vs_size_figure, error_vs_fit_time_figure])
+def test_error_figures_use_log_error_and_name_what_has_no_point(figure):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = figure(error_stats())
+    clean, file, noisy = fig.axes[:3]  # panels sorted by dataset name
+    for ax in (clean, file, noisy):
+        assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
+        assert "1 − R²" in ax.get_ylabel() and (
+            "(s," in ax.get_xlabel() or "samples" in ax.get_xlabel()
+        )
+        # the diverged size is named in the title, never plotted as a value
+        assert "ols at n = 1,000: no result (3/3 runs diverged)" in ax.get_title()
+        for line in ax.get_lines():
+            y = np.asarray(line.get_ydata(), float)
+            assert np.all(y[np.isfinite(y)] > 0)
+    assert "noise-free: floor 0" in clean.get_title()
+    assert "noise floor unknown" in file.get_title()
+    # each decade of 1 − R² reads as its R²
+    labels = [t.get_text() for t in clean.get_yticklabels()]
+    assert "0.0001 (R² 0.9999)" in labels or "0.001 (R² 0.999)" in labels
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "gp (run up to n = 100)" in legend and "noise floor (1 − noise ceiling)" in legend
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("sizes, seeds", [((1000,), 1), ((100,), 3)])
+def test_error_figures_draw_one_size_and_one_seed(tmp_path, sizes, seeds):
+    stats = error_stats(sizes, seeds)
+    for draw in (error_vs_size, error_vs_fit_time):
+        out = tmp_path / f"{draw.__name__}.png"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            draw(stats[stats["dataset"] == "noisy"], out, dpi=40)
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pareto_keeps_the_points_nothing_beats_on_both():
+    pts = pd.DataFrame({"t": [1.0, 2.0, 3.0, 0.5, 4.0], "e": [0.1, 0.2, 0.01, 0.5, 0.01]})
+    assert pareto(pts, "t", "e").index.tolist() == [3, 0, 2]

@@ -304,6 +304,8 @@ REPORT = {
         "statistics_per_size",
         "time_to_each_target",
         "time_to_quality",
+        "samples_to_quality",
+        "which_method_for_my_data",
     ],
     "Environment": ["machine_software_roofline"],
     "Reproduction": ["against_the_last_archived_run"],

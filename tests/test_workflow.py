@@ -70,12 +70,12 @@ def test_default_config_dry_run_plan():
         "train_profile": 18,
         "aggregate": 1,
         "environment": 1,
-        "plot_summary": 4,
+        "plot_summary": 6,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
         "config_record": 1,
         "compare_previous": 1,
-        "table_html": 7,
+        "table_html": 9,
     }
 
 
@@ -132,6 +132,15 @@ def test_end_to_end_outputs(tiny_run):
     md = (d / "results/summary.md").read_text()
     for title in ("Fit time", "Memory", "Accuracy", "seed: R²", "tuned: R²", "ols: R²"):
         assert title in md
+    # samples to quality: every method × target, reached or said never; which method per size
+    stq = pd.read_csv(d / "results/samples_to_quality.csv")
+    assert len(stq) == 3 * 4 and set(stq["largest_n"]) == {100}
+    assert (stq["reached"] == stq["n_samples"].notna()).all()
+    assert stq.loc[~stq["reached"], "result"].str.startswith("never within the grid").all()
+    which = pd.read_csv(d / "results/which_method.csv")
+    assert which["scope"].tolist() == ["all datasets"] * 2 + ["synthetic5d"] * 2
+    for title in ("## Samples to quality", "## Which method for my data"):
+        assert title in md
     env = json.loads((d / "results/environment.json").read_text())
     assert env["logical_cores"] >= 1 and env["ram_gb"] > 0 and env["packages"]["torch"]
     metrics = json.loads((d / "results/runs/synthetic5d/tuned/n60_seed1/metrics.json").read_text())
@@ -154,17 +163,17 @@ def test_no_op_run_has_nothing_to_do(tiny_run):
     assert "Nothing to be done" in res.stdout + res.stderr
 
 
-# what reruns once any run's metrics change: the tables, their pages in the report (5, and
+# what reruns once any run's metrics change: the tables, their pages in the report (7, and
 # the comparison with the last archived run) and every figure drawn from them
 DOWNSTREAM = {
     "aggregate": 1,
-    "plot_summary": 4,
+    "plot_summary": 6,
     "plot_time_to_quality": 1,
     "compare_previous": 1,
-    "table_html": 6,
+    "table_html": 8,
     "all": 1,
 }
-PLOTS = {"plot_summary": 4, "plot_learning_curves": 1, "plot_time_to_quality": 1, "all": 1}
+PLOTS = {"plot_summary": 6, "plot_learning_curves": 1, "plot_time_to_quality": 1, "all": 1}
 # a config change of any kind changes the effective config's record, and the comparison
 CONFIG = {"config_record": 1, "compare_previous": 1}
 
@@ -187,7 +196,7 @@ def test_adding_a_size_runs_only_new_jobs(tiny_run, tmp_path):
         "generate_dataset": 2,
         "train_profile": 6,
         **DOWNSTREAM,
-        "table_html": 7,
+        "table_html": 9,
         "plot_learning_curves": 1,
         **CONFIG,
     }

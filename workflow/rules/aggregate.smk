@@ -10,6 +10,8 @@ rule aggregate:
         md="results/summary.md",
         targets="results/targets.csv",
         targets_by_size="results/targets_by_size.csv",
+        samples_to_quality="results/samples_to_quality.csv",
+        which_method="results/which_method.csv",
     log:
         "results/logs/aggregate.log",
     conda:

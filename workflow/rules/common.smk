@@ -178,6 +178,8 @@ REPORT_TABLES = {
     ("Tables", "statistics_per_size"): "results/summary_by_size.csv",
     ("Tables", "time_to_each_target"): "results/targets.csv",
     ("Tables", "time_to_quality"): "results/targets_by_size.csv",
+    ("Tables", "samples_to_quality"): "results/samples_to_quality.csv",
+    ("Tables", "which_method_for_my_data"): "results/which_method.csv",
     ("Environment", "machine_software_roofline"): "results/environment.json",
     ("Reproduction", "against_the_last_archived_run"): "results/comparison.md",
     **{
@@ -198,6 +200,8 @@ def all_outputs():
         "results/summary.md",
         "results/targets.csv",
         "results/targets_by_size.csv",
+        "results/samples_to_quality.csv",
+        "results/which_method.csv",
         "results/environment.json",
         "results/config.json",
         "results/comparison.md",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from matplotlib.patches import Rectangle
 
 from interp5d.functions import FUNCTIONS
 from interp5d.report.plots_names import FIGURE_NAMES
-from interp5d.report.summary import loglog_slope
+from interp5d.report.summary import _methods, loglog_slope
 
 
 def _panel(
@@ -370,4 +371,245 @@ def time_to_quality(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> Non
     plt.close(fig)
 
 
-FIGURES = dict(zip(FIGURE_NAMES, (training_time, memory_usage, accuracy, calibration), strict=True))
+def _error_ticks(ax) -> None:
+    """Each decade of 1 − R² also as the R² it means (0.001: R² 0.999), so that 0.99,
+    0.999 and 0.9999 read apart; other values as plain numbers."""
+
+    def label(v: float, _) -> str:
+        k = -np.log10(v) if v > 0 else 0
+        if v < 1 and abs(k - round(k)) < 1e-9:
+            return f"{v:g} (R² {1 - v:.{round(k)}f})"
+        return f"{v:g}"
+
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=12))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(label))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _error(stats: pd.DataFrame) -> pd.DataFrame:
+    """Test error 1 − R² per row: of the mean R² over seeds (`err`), and of the best and
+    worst seed (`err_lo`, `err_hi`); not a number (nan) where no run gave one or it is not
+    positive, so that it never lands on a log axis as a made-up value."""
+
+    def positive(v: pd.Series) -> pd.Series:
+        return v.where(v > 0)
+
+    return stats.assign(
+        err=positive(1 - stats["r2_mean"]),
+        err_lo=positive(1 - stats["r2_max"]),
+        err_hi=positive(1 - stats["r2_min"]),
+        floor=positive(1 - stats["oracle_r2_mean"]),
+    )
+
+
+def _panels(n: int, width: float = 4.6, height: float = 3.8):
+    """A figure of n panels, at most three a row; the legend goes below them."""
+    ncols = min(max(n, 1), 3)
+    nrows = -(-max(n, 1) // ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(width * ncols + 1.5, height * nrows + 1.4),
+        squeeze=False,
+        layout="constrained",  # keeps tick labels, titles and the legend inside the image
+    )
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat)
+
+
+def _method_label(method: str, mdf: pd.DataFrame, largest: int) -> str:
+    """The method, and where a size limit kept it off the largest sizes, up to where it ran."""
+    top = int(mdf["n_samples"].max())
+    return method if top >= largest else f"{method} (run up to n = {top:,})"
+
+
+def _title(ds: str, ddf: pd.DataFrame) -> str:
+    """The panel's title: the dataset, what its noise floor is when no line can show it,
+    and each size where a method has no error to plot (every run diverged), named rather
+    than drawn as a value."""
+    lines = [ds]
+    if ddf["floor"].isna().all():
+        known = ddf["oracle_r2_mean"].notna().any()
+        lines[0] += " (noise-free: floor 0)" if known else " (noise floor unknown: a file)"
+    for _, r in ddf[ddf["err"].isna()].sort_values(["method", "n_samples"]).iterrows():
+        lines.append(
+            f"{r['method']} at n = {int(r['n_samples']):,}: no result "
+            f"({int(r['n_diverged'])}/{int(r['n_runs'])} runs diverged)"
+        )
+    return "\n".join(lines)
+
+
+def _floor_line(ax, ddf: pd.DataFrame, across: bool = False) -> None:
+    """The noise floor 1 − (noise ceiling), dashed: no model's expected test error is below
+    it (a noise-free function's is 0, which a log axis cannot show: the title says so);
+    `across` the whole panel at its mean, else against n."""
+    floor = ddf.groupby("n_samples")["floor"].mean().dropna()
+    if not len(floor):
+        return
+    label = "noise floor (1 − noise ceiling)"
+    if across:
+        ax.axhline(floor.mean(), color="k", ls="--", lw=1, label=label)
+    else:
+        ax.plot(floor.index, floor.values, "k--", lw=1, label=label)
+
+
+def _figure_legend(fig, axes) -> None:
+    """One legend for every panel (the methods keep their colours throughout), outside."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    if seen:
+        fig.legend(
+            list(seen.values()),
+            list(seen),
+            loc="outside lower center",
+            ncols=2 if len(axes) == 1 else 3,
+            fontsize=8,
+        )
+
+
+def _suptitle(fig, text: str) -> None:
+    """The figure's title, wrapped to its width so that a one-panel figure clips none of it."""
+    fig.suptitle(textwrap.fill(text, width=int(fig.get_figwidth() * 12)), fontsize=11)
+
+
+def error_vs_size_figure(stats: pd.DataFrame):
+    """Test error 1 − R² against n (log–log), one panel per dataset, one line per method:
+    1 − the mean R² over seeds, bars to the best and the worst seed."""
+    err = _error(stats)
+    colours = method_colours(stats)
+    datasets = sorted(stats["dataset"].unique())
+    fig, axes = _panels(len(datasets))
+    for ax, ds in zip(axes, datasets, strict=False):
+        ddf = err[err["dataset"] == ds]
+        largest = int(ddf["n_samples"].max())
+        for method in _methods(ddf):
+            mdf = ddf[(ddf["method"] == method)].sort_values("n_samples")
+            if mdf["err"].notna().any():  # a size without a result breaks the line (nan)
+                lo = (mdf["err"] - mdf["err_lo"].fillna(mdf["err"])).clip(lower=0).fillna(0)
+                hi = (mdf["err_hi"].fillna(mdf["err"]) - mdf["err"]).clip(lower=0).fillna(0)
+                ax.errorbar(
+                    mdf["n_samples"],
+                    mdf["err"],
+                    yerr=[lo, hi],
+                    marker="o",
+                    ms=4,
+                    capsize=2,
+                    color=colours[method],
+                    label=_method_label(method, mdf, largest),
+                )
+        _floor_line(ax, ddf)
+        ax.set_xscale("log")
+        if ddf["err"].notna().any():
+            ax.set_yscale("log")
+            _error_ticks(ax)
+        ax.set_xlabel("dataset size n (samples, before the split)")
+        ax.set_ylabel("test error 1 − R² (log)")
+        ax.set_title(_title(ds, ddf), fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+    _figure_legend(fig, axes)
+    _suptitle(
+        fig,
+        "Test error against dataset size: 1 − test R², mean over seeds, bars to the best and "
+        "the worst seed",
+    )
+    return fig
+
+
+def error_vs_size(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    """Test error against n: see error_vs_size_figure."""
+    fig = error_vs_size_figure(stats)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+
+
+def _short_n(n: int) -> str:
+    return f"{n // 1000:,}k" if n >= 1000 and n % 1000 == 0 else f"{n:,}"
+
+
+def pareto(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The points no other point beats on both x and y (lower is better on both), by x."""
+    pts = points.dropna(subset=[x, y]).sort_values([x, y])
+    return pts[pts[y] < pts[y].cummin().shift(fill_value=np.inf)]
+
+
+def error_vs_fit_time_figure(stats: pd.DataFrame):
+    """The frontier: test error 1 − R² against fit seconds (log–log), one panel per dataset,
+    one point per method × size (mean over seeds, labelled with n), a method's sizes joined
+    in order; the staircase through the points that no other beats on both is the frontier."""
+    err = _error(stats).assign(fit_s=lambda d: d["fit_time_s_mean"].where(d["fit_time_s_mean"] > 0))
+    colours = method_colours(stats)
+    datasets = sorted(stats["dataset"].unique())
+    fig, axes = _panels(len(datasets))
+    for ax, ds in zip(axes, datasets, strict=False):
+        ddf = err[err["dataset"] == ds]
+        largest = int(ddf["n_samples"].max())
+        for method in _methods(ddf):
+            mdf = ddf[ddf["method"] == method].sort_values("n_samples")
+            ok = mdf.dropna(subset=["err", "fit_s"])
+            if not len(ok):
+                continue
+            ax.plot(
+                ok["fit_s"],
+                ok["err"],
+                "o-",
+                ms=4,
+                lw=0.8,
+                color=colours[method],
+                label=_method_label(method, mdf, largest),
+            )
+            for _, r in ok.iterrows():
+                ax.annotate(
+                    _short_n(int(r["n_samples"])),
+                    (r["fit_s"], r["err"]),
+                    xytext=(3, 2),
+                    textcoords="offset points",
+                    fontsize=6,
+                    color=colours[method],
+                )
+        front = pareto(ddf, "fit_s", "err")
+        if len(front) > 1:
+            ax.step(
+                front["fit_s"],
+                front["err"],
+                where="post",
+                color="0.3",
+                ls=":",
+                lw=1.2,
+                label="frontier (none both faster and more accurate)",
+            )
+        _floor_line(ax, ddf, across=True)
+        if ddf["fit_s"].notna().any():
+            ax.set_xscale("log")
+        if ddf["err"].notna().any():
+            ax.set_yscale("log")
+            _error_ticks(ax)
+        ax.set_xlabel("fit time (s, the whole fit call, mean over seeds; log)")
+        ax.set_ylabel("test error 1 − R² (log)")
+        ax.set_title(_title(ds, ddf), fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+    _figure_legend(fig, axes)
+    _suptitle(
+        fig,
+        "Error against fit time: one point per method and dataset size n (labelled), "
+        "mean over seeds; lower left is better",
+    )
+    return fig
+
+
+def error_vs_fit_time(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    """The frontier: see error_vs_fit_time_figure."""
+    fig = error_vs_fit_time_figure(stats)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+
+
+FIGURES = dict(
+    zip(
+        FIGURE_NAMES,
+        (training_time, memory_usage, accuracy, calibration, error_vs_size, error_vs_fit_time),
+        strict=True,
+    )
+)

@@ -5,4 +5,6 @@ FIGURE_NAMES = (
     "memory_usage_vs_dataset_size",
     "accuracy_metrics_vs_dataset_size",
     "calibration_vs_dataset_size",
+    "test_error_vs_dataset_size",
+    "test_error_vs_fit_time",
 )
