@@ -89,11 +89,24 @@ def test_default_config_dry_run_plan():
         ("config/uncertainty.yaml", {"generate_dataset": 18, "train_profile": 72}),
         # 2 functions x 3 plans x 3 sizes x 3 seeds, 2 recipes
         ("config/sampling.yaml", {"generate_dataset": 54, "train_profile": 108}),
+        # 3 functions x (3 sizes x 5 seeds + 2 sizes x 3 seeds) x (2 recipes + 4 baselines)
+        ("config/samples.yaml", {"generate_dataset": 63, "train_profile": 378}),
     ],
 )
 def test_study_configs_plan(configfile, expected):
     plan = planned(REPO, "--directory", str(REPO), "--forceall", "--configfile", configfile)
     assert {k: plan.get(k, 0) for k in expected} == expected
+
+
+def test_extra_seeds_run_at_small_sizes_only(tmp_path):
+    d = copy_workflow(tmp_path)
+    write_config(d / "config.yaml", extra_seeds={"up_to": 60, "seeds": [2, 3]})
+    # n = 60: seeds 1, 2 and 3 (2 given twice, run once); n = 100: 1 and 2; 3 methods each
+    assert planned(d)["train_profile"] == (3 + 2) * 3
+    write_config(d / "config.yaml", extra_seeds={"up_to": 60})
+    res = snakemake(d, "-n", check=False)
+    assert res.returncode != 0
+    assert "extra_seeds: 'seeds' is a required property" in res.stdout + res.stderr
 
 
 def test_end_to_end_outputs(tiny_run):

@@ -97,8 +97,15 @@ def run_keys(methods=None):
         for m in (METHODS if methods is None else methods)
         for n in sizes
         if fits(m, n)
-        for s in config["seeds"]
+        for s in seeds_at(n)
     ]
+
+
+def seeds_at(n):
+    """The seeds of size n: `seeds`, and `extra_seeds` where n is small enough for them."""
+    extra = config.get("extra_seeds") or {"up_to": 0, "seeds": []}
+    more = extra["seeds"] if n <= extra["up_to"] else []
+    return list(dict.fromkeys([*config["seeds"], *more]))
 
 
 def fits(method, n):
