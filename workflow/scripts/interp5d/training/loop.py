@@ -22,7 +22,7 @@ from interp5d.training.engines import engine_class
 
 if TYPE_CHECKING:
     from interp5d.training.engines.base import Engine
-    from interp5d.training.monitor import FitMonitor
+    from interp5d.training.monitor import FitMonitor, Predictor
 
 log = logging.getLogger("interp5d")
 
@@ -188,6 +188,136 @@ def estimate_loop_bytes(
     return parts
 
 
+def validation_rows(val: torch.Tensor | None, recipe: Recipe) -> torch.Tensor | None:
+    """The rows validated: at most recipe.val_rows of `val`; None where there are none."""
+    if val is None or len(val) == 0:
+        return None
+    return val if recipe.val_rows is None else val[: recipe.val_rows]
+
+
+class EpochSteps:
+    """Each step of an epoch: the data itself (full batch), or a slice of the epoch's int32
+    order gathered into one buffer made here (views of it made once per size); the same
+    steps every epoch, the order shuffled before each."""
+
+    def __init__(self, plan: LoopPlan, data: torch.Tensor) -> None:
+        self.order: torch.Tensor | None = None
+        if plan.full_batch:
+            self.steps: list[Step] = [(Batch.of(data), None, plan.n)]
+            return
+        self.order = torch.empty(plan.n, dtype=torch.int32, device=data.device)
+        buffer = torch.empty((plan.batch, data.shape[1]), device=data.device)
+        batches = {b: Batch.of(buffer[:b]) for b in plan.batch_sizes()}
+        # each step's batch, its slice of the order and its row count (kept, not asked of
+        # the tensor at every step)
+        self.steps = []
+        for i in range(plan.steps):
+            b = min(plan.batch, plan.n - i * plan.batch)
+            self.steps.append((batches[b], self.order[i * plan.batch : i * plan.batch + b], b))
+
+    def shuffle(self, generator: torch.Generator) -> None:
+        """A new order of the rows for the next epoch (none to make for a full batch)."""
+        if self.order is not None:
+            torch.randperm(len(self.order), generator=generator, out=self.order)
+
+
+class Validation:
+    """The validations of a fit: when they fall (every `every` steps and after the last),
+    what they measured (`log`: epoch, step, MSE), the best so far (its weights kept), and
+    whether one ends the loop. With no rows, none is ever due."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        model: nn.Module,
+        recipe: Recipe,
+        plan: LoopPlan,
+        rows: torch.Tensor | None,
+        monitor: FitMonitor | None,
+    ) -> None:
+        self.engine, self.model, self.recipe = engine, model, recipe
+        self.rows, self.monitor = rows, monitor
+        self.every, self.last_step = plan.val_interval(recipe), plan.total_steps
+        # R² of the rows validated: 1 - MSE / their variance (standardised units, as R² is)
+        self.var = math.nan if rows is None else float(rows[:, -1].var(correction=0))
+        self.log: list[tuple[int, int, float]] = []
+        self.best, self.best_epoch, self.since_best = math.inf, 0, 0
+
+    def due(self, step: int) -> bool:
+        """Whether a validation falls after the loop's `step`th step."""
+        return self.rows is not None and (step % self.every == 0 or step == self.last_step)
+
+    def validate(self, epoch: int, step: int) -> str | None:
+        """Validate, keep the weights if they are the best yet, tell the monitor; the reason
+        the loop stops here ("reached_target" or "early_stopped"), or None."""
+        mse = self.engine.val_mse(self.rows)
+        self.log.append((epoch, step, mse))
+        if mse < self.best - self.recipe.min_delta:
+            self.best, self.best_epoch, self.since_best = mse, epoch, 0
+            if keeps_best(self.recipe):
+                self.engine.keep_best()
+        else:
+            self.since_best += 1
+        if self.monitor is not None and math.isfinite(mse):
+            done = self.monitor.observe(1.0 - mse / self.var, self.snapshot)
+            if done and self.recipe.stop_at_target:
+                return "reached_target"
+        if self.recipe.patience is not None and self.since_best >= self.recipe.patience:
+            return "early_stopped"
+        return None
+
+    def snapshot(self) -> Predictor:
+        """A predictor of the weights validated as they are now, for the monitor."""
+        frozen = copy.deepcopy(self.model)  # a copy: the autograd engine's model trains on
+        self.engine.store(frozen)
+        return lambda X: predict_rows(frozen, X)
+
+
+class Progress:
+    """With `every_s`, the fit's progress for the "interp5d" logger: an epoch's line at most
+    that often (checked once per epoch, the first epoch's always) and the last; else none."""
+
+    def __init__(self, every_s: float | None, epochs: int) -> None:
+        self.every_s, self.epochs = every_s, epochs
+        self.start = self.last = time.perf_counter()
+
+    def epoch(self, epoch: int, loss: float, val_log: list[tuple[int, int, float]]) -> None:
+        """After an epoch the loop goes on from."""
+        if self.every_s is not None and (
+            epoch == 1 or time.perf_counter() - self.last >= self.every_s
+        ):
+            self.last = time.perf_counter()
+            _log_progress(epoch, self.epochs, loss, val_log, self.last - self.start)
+
+    def end(self, epoch: int, loss: float, val_log: list, status: str, loop_time: float) -> None:
+        """After the loop."""
+        if self.every_s is not None:
+            _log_progress(epoch, self.epochs, loss, val_log, loop_time)
+            log.info("training finished: %s after %d epochs in %.3f s", status, epoch, loop_time)
+
+
+def history(epochs_run: int, train_loss: torch.Tensor, val_log: list) -> dict[str, list[float]]:
+    """Each epoch's training loss and its last validation's loss (NaN where it had none)."""
+    out = {
+        "epoch": list(range(1, epochs_run + 1)),
+        "train_loss": train_loss[:epochs_run].tolist(),
+        "val_loss": [math.nan] * epochs_run,
+    }
+    for e, _, v in val_log:  # a later validation of the same epoch overwrites
+        out["val_loss"][e - 1] = v
+    return out
+
+
+def loop_flops(widths: list[int], rows_trained: int, validation: Validation) -> int:
+    """The loop's matrix-product FLOPs, linear in the rows: every row of every step (forward
+    and backward), and of every validation (forward)."""
+    flops = matmul_flops(widths, rows_trained, backward=True)
+    if validation.rows is not None:
+        rows = len(validation.rows) * len(validation.log)
+        flops += matmul_flops(widths, rows, backward=False)
+    return flops
+
+
 def fit_model(
     model: nn.Module,
     data: torch.Tensor,
@@ -205,119 +335,55 @@ def fit_model(
     progress (epoch, losses, elapsed time) goes to the "interp5d" logger at most that
     often, checked once per epoch.
     """
-    plan = LoopPlan.of(len(data), recipe)
-    n, bs, steps, epochs = plan.n, plan.batch, plan.steps, plan.epochs
-    lr_at = LRSchedule(recipe, steps, plan.total_steps)
-    has_val = val is not None and len(val) > 0
-    if has_val and recipe.val_rows is not None:
-        val = val[: recipe.val_rows]
-    engine = make_engine(model, recipe, plan, len(val) if has_val else 0, data.device)
+    plan, val = LoopPlan.of(len(data), recipe), validation_rows(val, recipe)
+    engine = make_engine(model, recipe, plan, 0 if val is None else len(val), data.device)
     engine.load(model)
-    keep_best = keeps_best(recipe)
-    # the batch of each step: the data itself (full batch), or a slice of the epoch's
-    # int32 order gathered into one buffer made here (views of it made once per size)
-    if plan.full_batch:
-        epoch_steps = [(Batch.of(data), None, n)]
-    else:
-        order = torch.empty(n, dtype=torch.int32, device=data.device)
-        buffer = torch.empty((bs, data.shape[1]), device=data.device)
-        batches = {b: Batch.of(buffer[:b]) for b in plan.batch_sizes()}
-        # each step's batch, its slice of the order and its row count (kept, not asked of
-        # the tensor at every step), the same every epoch
-        epoch_steps = []
-        for i in range(steps):
-            b = min(bs, n - i * bs)
-            epoch_steps.append((batches[b], order[i * bs : i * bs + b], b))
-    val_interval, total_steps = plan.val_interval(recipe), plan.total_steps
-    # R² of the rows validated: 1 - MSE / their variance (in standardised units, as R² is)
-    val_var = float(val[:, -1].var(correction=0)) if has_val else math.nan
-    widths = layer_widths(model)
-    train_loss = torch.full((epochs,), math.nan)
-    val_log: list[tuple[int, int, float]] = []  # (epoch, step, val MSE)
-    best_val, best_epoch, since_best = math.inf, 0, 0
-    status, diverged_epoch, epoch, step, rows_trained = "ok", None, 0, 0, 0
-
-    def snapshot():
-        # into a copy: the plain engine's model is the one it trains
-        frozen = copy.deepcopy(model)
-        engine.store(frozen)
-        return lambda X: predict_rows(frozen, X)
-
-    start = last_log = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        if not plan.full_batch:
-            torch.randperm(n, generator=generator, out=order)
+    epoch_steps, lr_at = EpochSteps(plan, data), LRSchedule(recipe, plan.steps, plan.total_steps)
+    validation = Validation(engine, model, recipe, plan, val, monitor)
+    train_loss = torch.full((plan.epochs,), math.nan)  # float32: the history's precision
+    step, rows_trained, stop, diverged_epoch = 0, 0, None, None
+    progress = Progress(log_every_s, plan.epochs)
+    for epoch in range(1, plan.epochs + 1):
+        epoch_steps.shuffle(generator)
         rows_seen = 0
         # the epoch's steps (the budget may end it early) in runs that end where a
         # validation falls, each run handed to the engine at once
-        for run in runs_between(epoch_steps[: total_steps - step], step, val_interval):
+        todo = epoch_steps.steps[: plan.total_steps - step]
+        for run in runs_between(todo, step, validation.every):
             engine.steps(run, [lr_at(step + i) for i in range(len(run))], data)
             step += len(run)
             rows_seen += sum(rows for _, _, rows in run)
-            if not has_val or (step % val_interval and step != total_steps):
-                continue
-            val_mse = engine.val_mse(val)
-            val_log.append((epoch, step, val_mse))
-            if val_mse < best_val - recipe.min_delta:
-                best_val, best_epoch, since_best = val_mse, epoch, 0
-                if keep_best:
-                    engine.keep_best()
-            else:
-                since_best += 1
-            if monitor is not None and math.isfinite(val_mse):
-                done = monitor.observe(1.0 - val_mse / val_var, snapshot)
-                if done and recipe.stop_at_target:
-                    status = "reached_target"
+            if validation.due(step):
+                stop = validation.validate(epoch, step)
+                if stop is not None:
                     break
-            if recipe.patience is not None and since_best >= recipe.patience:
-                status = "early_stopped"
-                break
         rows_trained += rows_seen
-        epoch_loss = engine.take_train_sse() / rows_seen  # one host sync per epoch
-        train_loss[epoch - 1] = epoch_loss
-        if not math.isfinite(epoch_loss):
-            status, diverged_epoch = "diverged", epoch
+        loss = engine.take_train_sse() / rows_seen  # one host sync per epoch
+        train_loss[epoch - 1] = loss
+        if not math.isfinite(loss):
+            diverged_epoch = epoch
             break
-        if status != "ok":
+        if stop is not None:
             break
-        if log_every_s is not None and (
-            epoch == 1 or time.perf_counter() - last_log >= log_every_s
-        ):
-            last_log = time.perf_counter()
-            _log_progress(epoch, epochs, epoch_loss, val_log, last_log - start)
-    loop_time = time.perf_counter() - start
-    if log_every_s is not None:
-        _log_progress(epoch, epochs, train_loss[epoch - 1].item(), val_log, loop_time)
-        log.info("training finished: %s after %d epochs in %.3f s", status, epoch, loop_time)
-
-    if status != "diverged" and not engine.finite():
-        # the last step's update can overflow after the epoch's loss was computed
-        status, diverged_epoch = "diverged", epoch
-    if best_epoch and keep_best and status != "diverged":
+        progress.epoch(epoch, loss, validation.log)
+    loop_time = time.perf_counter() - progress.start
+    if diverged_epoch is None and not engine.finite():
+        diverged_epoch = epoch  # the last step's update overflowed after the epoch's loss
+    status = "diverged" if diverged_epoch is not None else stop or "ok"
+    progress.end(epoch, train_loss[epoch - 1].item(), validation.log, status, loop_time)
+    if validation.best_epoch and keeps_best(recipe) and status != "diverged":
         engine.restore_best()
     engine.store(model)
-    history = {
-        "epoch": list(range(1, epoch + 1)),
-        "train_loss": train_loss[:epoch].tolist(),
-        "val_loss": [math.nan] * epoch,
-    }
-    for e, _, v in val_log:  # the epoch's last validation
-        history["val_loss"][e - 1] = v
-    # matrix-product FLOPs are linear in the rows: every row of every step, and of every
-    # validation
-    flops = matmul_flops(widths, rows_trained, backward=True)
-    if has_val:
-        flops += matmul_flops(widths, len(val) * len(val_log), backward=False)
     return TrainResult(
         status=status,
         epochs_run=epoch,
-        best_epoch=best_epoch if has_val else epoch,
+        best_epoch=validation.best_epoch if val is not None else epoch,
         loop_time_s=loop_time,
         diverged_epoch=diverged_epoch,
-        history=history,
+        history=history(epoch, train_loss, validation.log),
         steps_run=step,
-        flops=flops,
-        batch_rows=bs,
+        flops=loop_flops(layer_widths(model), rows_trained, validation),
+        batch_rows=plan.batch,
         engine=engine.name,
     )
 
