@@ -277,7 +277,9 @@ def _load_once() -> tuple[ctypes.CDLL, int] | NativeUnavailable:
     except NativeUnavailable as e:
         return e
     except OSError as e:  # the cache or the compiler cannot be used, or dlopen refused it
-        return NativeUnavailable(f"{type(e).__name__}: {e}")
+        why = NativeUnavailable(f"{type(e).__name__}: {e}")
+        why.__cause__ = e  # kept for the traceback of whoever raises it
+        return why
 
 
 def load() -> tuple[ctypes.CDLL, int]:
@@ -285,7 +287,9 @@ def load() -> tuple[ctypes.CDLL, int]:
     per machine, loaded once per process (a failure is remembered too)."""
     got = _load_once()
     if isinstance(got, NativeUnavailable):
-        raise NativeUnavailable(str(got))
+        # a new exception each time (the remembered one is not re-raised: its traceback
+        # would grow with every raise), chained to it for the first failure's context
+        raise NativeUnavailable(str(got)) from got
     return got
 
 
