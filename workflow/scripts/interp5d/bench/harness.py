@@ -41,6 +41,9 @@ def warm_up_params(method: Method) -> dict[str, Any]:
     if method.name == "gp":
         # the warm-up's one solve has the run's shapes; its hyperparameter search need not
         return {"select_rows": 20}
+    if method.name == "krg":
+        # one solve at theta0 has the run's shapes; the likelihood search need not run
+        return {"hyper_opt": "NoOp", "n_start": 1}
     return {}
 
 
@@ -55,6 +58,8 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
         return {"smoothing_chosen": est.smoothing_}
     if est.name == "gp":
         return {"gp_kernel": str(est.model_.kernel_)}
+    if est.name == "krg":
+        return {"krg_theta": est.theta_.tolist(), "krg_noise": est.noise_}
     return {}
 
 

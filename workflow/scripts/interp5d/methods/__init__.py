@@ -13,6 +13,7 @@ REGISTRY: dict[str, str] = {
     "sklearn_mlp": "interp5d.methods.sklearn_mlp:SklearnMLP",
     "rbf": "interp5d.methods.rbf:ThinPlateRBF",
     "gp": "interp5d.methods.gp:GaussianProcess",
+    "krg": "interp5d.methods.krg:Kriging",  # SMT's KRG
 }
 BASELINES = tuple(name for name in REGISTRY if name != "mlp")
 
