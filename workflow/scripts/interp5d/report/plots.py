@@ -383,7 +383,12 @@ def _error_ticks(ax) -> None:
 
     ax.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=12))
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(label))
-    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    lo, hi = ax.get_ylim()
+    if np.log10(hi / lo) < 1.5:  # a narrow axis has one decade or none: label 2, 3 and 5 too
+        ax.yaxis.set_minor_locator(ticker.LogLocator(subs=(2.0, 3.0, 5.0)))
+        ax.yaxis.set_minor_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def _error(stats: pd.DataFrame) -> pd.DataFrame:
@@ -394,7 +399,9 @@ def _error(stats: pd.DataFrame) -> pd.DataFrame:
     def positive(v: pd.Series) -> pd.Series:
         return v.where(v > 0)
 
-    return stats.assign(
+    # the columns used, so that a wide table's new columns do not fragment it
+    keep = ["dataset", "method", "kind", "n_samples", "n_runs", "n_diverged"]
+    return stats[[*keep, "fit_time_s_mean", "oracle_r2_mean"]].assign(
         err=positive(1 - stats["r2_mean"]),
         err_lo=positive(1 - stats["r2_max"]),
         err_hi=positive(1 - stats["r2_min"]),
@@ -502,6 +509,9 @@ def error_vs_size_figure(stats: pd.DataFrame):
                 )
         _floor_line(ax, ddf)
         ax.set_xscale("log")
+        sizes = sorted(ddf["n_samples"].unique())  # the study's sizes as they are: 100, 300
+        ax.set_xticks(sizes, [f"{int(n):,}" for n in sizes])
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         if ddf["err"].notna().any():
             ax.set_yscale("log")
             _error_ticks(ax)
