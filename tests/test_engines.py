@@ -122,3 +122,12 @@ def test_the_private_fused_adam_call_is_the_public_fused_adam_bit_for_bit(public
                 capturable=False, differentiable=False, decoupled_weight_decay=False,
             )  # fmt: skip
     assert torch.equal(ours, theirs)
+
+
+def test_only_a_native_fit_or_the_roofline_s_products_reach_the_native_step():
+    # by the registry's name, which the workflow's tracked code adds where a job loads it:
+    # no import in the loop or the roofline makes every job that imports them track it
+    from interp5d.pipeline.codegraph import closure
+
+    files = closure([], ["interp5d.training.loop", "interp5d.bench.roofline"])
+    assert [f.name for f in files if "native" in f.name] == []

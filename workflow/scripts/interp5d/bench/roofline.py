@@ -63,11 +63,11 @@ class NativeProducts:
 
     def __init__(self, widths: Sequence[int], batch: int) -> None:
         from interp5d.recipes import Recipe
-        from interp5d.training.engines import native_lib as native
-        from interp5d.training.engines.native import NativeEngine
+        from interp5d.training.engines import engine_class
 
         g = torch.Generator().manual_seed(0)
-        self.engine = NativeEngine(
+        # by name: a job that never times these products does not import the native step
+        self.engine = engine_class("native")(
             widths=list(widths),
             recipe=Recipe(),
             n_train=batch,
@@ -79,7 +79,7 @@ class NativeProducts:
         )
         self.engine.flat.copy_(torch.randn(self.engine.flat.shape, generator=g))
         self.x = torch.randn(batch, widths[0] + 1, generator=g)
-        self._args = (self.engine.net, native.pointer(self.x), self.x.stride(0), batch)
+        self._args = self.engine.products_args(self.x)
 
     def __call__(self) -> None:
         self.engine.lib.interp5d_step_products(*self._args)
@@ -89,11 +89,12 @@ def native_step_matmuls(widths: Sequence[int], batch: int) -> NativeProducts | N
     """The native step's matrix products alone (interp5d_step_products) on its own buffers,
     random float32 operands, or None where the native step cannot run these widths (deeper
     than it takes: such a recipe trains on the fast engine) or cannot be built."""
-    from interp5d.training.engines import native_lib as native
+    from interp5d.recipes import NATIVE_MAX_LAYERS
+    from interp5d.training.engines import engine_class
 
-    if len(widths) - 1 > native.MAX_LAYERS:
+    if len(widths) - 1 > NATIVE_MAX_LAYERS:
         return None
-    if native.unavailable_reason("cpu", "relu") is not None:
+    if engine_class("native").unavailable_reason("cpu", "relu") is not None:
         return None
     return NativeProducts(widths, batch)
 

@@ -133,19 +133,17 @@ def keeps_best(recipe: Recipe) -> bool:
 
 
 def engine_for(recipe: Recipe, device) -> str:
-    """The engine that will train the recipe on the device: its own, except that a native
-    one that cannot be had here (unavailable_reason says why, in a warning) is replaced
-    by the fast engine, the same step in PyTorch ops."""
-    if recipe.engine != "native":
-        return recipe.engine
-    # here, not at the top: the native step's loader (ctypes, a compiler run) is loaded by
-    # the first native fit, not by importing the loop
-    from interp5d.training.engines.native_lib import unavailable_reason
-
-    reason = unavailable_reason(device, recipe.activation)
+    """The engine that will train the recipe on the device: its own, except that one that
+    cannot be had here (the native one: its unavailable_reason says why, in a warning) is
+    replaced by the fast engine, the same step in PyTorch ops. The class comes from the
+    registry by name, so that the native step's loader (ctypes, a compiler run) is loaded
+    by the first native fit, not by importing the loop."""
+    reason = engine_class(recipe.engine).unavailable_reason(device, recipe.activation)
     if reason is None:
-        return "native"
-    log.warning("the native engine cannot train here (%s): the fast engine trains", reason)
+        return recipe.engine
+    log.warning(
+        "the %s engine cannot train here (%s): the fast engine trains", recipe.engine, reason
+    )
     return "fast"
 
 

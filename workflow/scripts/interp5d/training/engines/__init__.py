@@ -15,11 +15,15 @@ REGISTRY: dict[str, str] = {
 }
 
 
+def engine_module(name: str) -> str:
+    """The module that holds an engine's class (what the workflow tracks for a recipe)."""
+    try:
+        return REGISTRY[name].split(":")[0]
+    except KeyError:
+        raise ValueError(f"unknown engine {name!r}; known: {', '.join(REGISTRY)}") from None
+
+
 def engine_class(name: str) -> type:
     """The engine class of a registered name (a subclass of base.Engine; not annotated as
     one, as importing base here would close an import cycle through recipes)."""
-    try:
-        module, cls = REGISTRY[name].split(":")
-    except KeyError:
-        raise ValueError(f"unknown engine {name!r}; known: {', '.join(REGISTRY)}") from None
-    return getattr(import_module(module), cls)
+    return getattr(import_module(engine_module(name)), REGISTRY[name].split(":")[1])

@@ -58,6 +58,12 @@ class Engine(ABC):
     ) -> Engine:
         """The engine the loop trains `model` with, from what the loop knows of the run."""
 
+    @classmethod
+    def unavailable_reason(cls, device: torch.device | str, activation: str) -> str | None:
+        """Why this engine cannot train here (the loop then trains with the fast engine), or
+        None: every engine can, but one that needs what a machine may lack."""
+        return None
+
     @abstractmethod
     def nbytes(self) -> dict[str, int] | None:
         """Bytes the engine holds, by part; None where it allocates as it goes."""

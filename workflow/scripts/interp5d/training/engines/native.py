@@ -53,6 +53,16 @@ class NativeEngine(FastEngine):
         self._eval_params = native.pointer(self.weights)  # the iterate, or its average
         self._args: dict[int, tuple] = {}  # see _cached
 
+    @classmethod
+    def unavailable_reason(cls, device: torch.device | str, activation: str) -> str | None:
+        """Why the native step cannot train here (the first call builds and loads it)."""
+        return native.unavailable_reason(device, activation)
+
+    def products_args(self, x: torch.Tensor) -> tuple:
+        """The C arguments of interp5d_step_products, the step's matrix products alone (what
+        the roofline times), on rows `x` with the ones column; `x` must outlive them."""
+        return self.net, native.pointer(x), x.stride(0), len(x)
+
     def load(self, model) -> None:
         super().load(model)
         self.net.averaged = 0
