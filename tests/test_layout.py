@@ -110,9 +110,7 @@ def test_a_model_file_with_the_retired_memory_setting_still_loads(tmp_path):
 
     X = np.random.default_rng(0).uniform(size=(80, 5))
     path = tmp_path / "m.pt"
-    Interpolator({"epochs": 2, "batch_size": 32, "engine": "fast"}).fit(X, X.sum(axis=1)).save(
-        path
-    )
+    Interpolator({"epochs": 2, "batch_size": 32, "engine": "fast"}).fit(X, X.sum(axis=1)).save(path)
     # as a model saved before the loop's memory moved to the harness: measure_memory in params
     meta, arrays = read_model_file(path)
     meta["params"]["measure_memory"] = True

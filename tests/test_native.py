@@ -111,7 +111,7 @@ def test_the_native_engine_trains_as_the_fast_engine_does(monkeypatch):
             Interpolator({**recipe, "engine": e}, seed=5).fit(X[:400], y[:400], X[400:], y[400:])
             for e in ("fast", "native")
         )
-        assert ours.fit_record()["engine"] == "native" and fast.fit_record()["engine"] == "fast"
+        assert ours.result_.engine == "native" and fast.result_.engine == "fast"
         assert ours.result_.best_epoch == fast.result_.best_epoch
         for losses in ("train_loss", "val_loss"):
             np.testing.assert_allclose(ours.history_[losses], fast.history_[losses], 1e-4)
@@ -142,12 +142,12 @@ def test_falls_back_to_the_fast_engine_saying_why(fresh_build, monkeypatch, capl
     recipe = {"epochs": 2, "batch_size": 32, "engine": "native"}
     caplog.set_level(logging.WARNING, logger="interp5d")
     est = Interpolator({**recipe, "activation": "gelu"}).fit(X, y)
-    assert est.fit_record()["engine"] == "fast"
+    assert est.result_.engine == "fast"
     assert "native engine cannot train here (it has no 'gelu' activation" in caplog.text
     monkeypatch.setenv("CC", "no-such-compiler")
     caplog.clear()
     est = Interpolator(recipe).fit(X, y)
-    assert est.fit_record()["engine"] == "fast"
+    assert est.result_.engine == "fast"
     assert "'no-such-compiler' is not on PATH" in caplog.text
     assert not list(fresh_build.iterdir())  # nothing half-built left
     # a compiler that fails: its message, and again nothing left behind

@@ -25,7 +25,7 @@ rng = np.random.default_rng(0)
 X = rng.uniform(size=(300, 5)); y = np.sin(X).sum(axis=1)
 est = Interpolator(recipe={"hidden": [16, 8], "activation": "silu", "engine": "native",
                            "batch_size": 64, "epochs": 3}).fit(X, y)
-print("engine", est.fit_record()["engine"])
+print("engine", est.result_.engine)
 """
 
 

@@ -22,7 +22,7 @@ rule aggregate:
 
 rule environment:
     input:
-        code=tracked_code("environment.py"),
+        code=tracked_code("environment.py", ROOFLINE_ENGINE),
     output:
         json="results/environment.json",
     log:

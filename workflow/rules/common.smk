@@ -23,6 +23,8 @@ from interp5d.pipeline.config import (
 )
 from interp5d.data import split_sizes
 from interp5d.methods import method_module
+from interp5d.recipes import get_recipe
+from interp5d.training.engines import engine_module
 from interp5d.report.plots_names import FIGURE_NAMES
 from interp5d.bench.roofline_sizes import roofline_shapes
 
@@ -82,10 +84,19 @@ def tracked_code(script, *modules):
     return [str(p) for p in closure([path], modules)]
 
 
+# the engine whose matrix products the roofline times, loaded by its registry name
+ROOFLINE_ENGINE = engine_module("native")
+
+
 def method_code(wildcards):
-    """The training script's code and that of this job's method class."""
+    """The training script's code, that of this job's method class and, for a recipe, the
+    engines it loads by name: its own, and the native one, whose products the paired
+    roofline times."""
     spec = method_spec(config, wildcards.method)
-    return tracked_code("train_profile.py", method_module(spec["class"]))
+    modules = [method_module(spec["class"])]
+    if spec["kind"] == "recipe":
+        modules += [engine_module(get_recipe(spec["settings"]).engine), ROOFLINE_ENGINE]
+    return tracked_code("train_profile.py", *modules)
 
 
 def run_keys(methods=None):
