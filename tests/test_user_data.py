@@ -214,11 +214,11 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
         "subsample_dataset": 1,
         "train_profile": 1,
         "aggregate": 1,
-        "plot_summary": 4,
+        "plot_summary": 6,
         "plot_learning_curves": 1,
         "plot_time_to_quality": 1,
         "compare_previous": 1,
-        "table_html": 6,
+        "table_html": 8,
         "all": 1,
     }
 

@@ -232,12 +232,12 @@ def test_changing_a_plot_setting_reruns_only_plots(tiny_run, tmp_path):
 @pytest.mark.parametrize(
     "module, expected",
     [
-        ("plots.py", PLOTS),
+        ("report/plots.py", PLOTS),
         # plots.py imports summary.py (its fitted exponents), so every figure follows it
-        ("summary.py", {**DOWNSTREAM, **PLOTS}),
+        ("report/summary.py", {**DOWNSTREAM, **PLOTS}),
         ("methods/least_squares.py", {"train_profile": 4, **DOWNSTREAM}),
-        ("train.py", {"train_profile": 8, **DOWNSTREAM, "plot_learning_curves": 1}),
-        ("runner.py", {"train_profile": 12, **DOWNSTREAM, "plot_learning_curves": 1}),
+        ("training/loop.py", {"train_profile": 8, **DOWNSTREAM, "plot_learning_curves": 1}),
+        ("bench/runner.py", {"train_profile": 12, **DOWNSTREAM, "plot_learning_curves": 1}),
         (
             "functions.py",
             {"generate_dataset": 4, "train_profile": 12, **DOWNSTREAM, "plot_learning_curves": 1},
@@ -267,7 +267,7 @@ def test_editing_module_code_reruns_exactly_its_users(tiny_run, module, expected
         (
             {"typo_key": 1},
             "invalid config: Additional properties are not allowed ('typo_key' was unexpected); "
-            "allowed: baselines, datasets, functions,",
+            "allowed: baselines, datasets, extra_seeds, functions,",
         ),
         (
             {"split": {"train": 0.7, "val": 0.2, "test": 0.2}},

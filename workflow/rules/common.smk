@@ -27,6 +27,7 @@ from interp5d.recipes import get_recipe
 from interp5d.training.engines import engine_module
 from interp5d.report.plots_names import FIGURE_NAMES
 from interp5d.bench.roofline_sizes import roofline_shapes
+from interp5d.bench.harness import MLP_VIEW
 
 # a baseline switched on with no settings (`ols:` in YAML) takes its defaults
 if isinstance(config.get("baselines"), dict):
@@ -90,12 +91,13 @@ ROOFLINE_ENGINE = engine_module("native")
 
 def method_code(wildcards):
     """The training script's code, that of this job's method class and, for a recipe, the
-    engines it loads by name: its own, and the native one, whose products the paired
-    roofline times."""
+    modules it loads by name: its engine, the native one (whose products the paired
+    roofline times) and the harness's view of the MLP."""
     spec = method_spec(config, wildcards.method)
     modules = [method_module(spec["class"])]
     if spec["kind"] == "recipe":
-        modules += [engine_module(get_recipe(spec["settings"]).engine), ROOFLINE_ENGINE]
+        engine = engine_module(get_recipe(spec["settings"]).engine)
+        modules += [engine, ROOFLINE_ENGINE, MLP_VIEW]
     return tracked_code("train_profile.py", *modules)
 
 
