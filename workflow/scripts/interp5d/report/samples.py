@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from interp5d.report.summary import _methods
+from interp5d.report.summary import _methods, target_levels
 
 # the fastest method whose error is at most this many times the most accurate one's
 WITHIN = 1.25
@@ -186,10 +186,7 @@ def samples_markdown(stq: pd.DataFrame) -> list[str]:
         "runs there reached it.",
     ]
     for ds, d in stq.groupby("dataset", sort=True):
-        targets = list(dict.fromkeys(d.sort_values("target_r2")["target"]))
-        levels = ", ".join(
-            f"{t} = {d.loc[d['target'] == t, 'target_r2'].mean():.4f}" for t in targets
-        )
+        targets, levels = target_levels(d)
         lines += ["", f"### {ds}", "", f"Targets (validation R², mean over runs): {levels}.", ""]
         lines.append("| Method | " + " | ".join(targets) + " |")
         lines.append("|---|" + "---|" * len(targets))

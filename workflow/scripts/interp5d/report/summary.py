@@ -326,6 +326,15 @@ def ttt_exponents(stats: pd.DataFrame, min_n: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dataset", "method", "target", "n_sizes", "exponent"])
 
 
+def target_levels(df: pd.DataFrame) -> tuple[list[str], str]:
+    """A dataset's targets, lowest level first, and their mean levels as a sentence's list."""
+    targets = list(dict.fromkeys(df.sort_values("target_r2")["target"]))
+    levels = ", ".join(
+        f"{t} = {df.loc[df['target'] == t, 'target_r2'].mean():.4f}" for t in targets
+    )
+    return targets, levels
+
+
 def _reached_cell(row: pd.Series) -> str:
     text = f"{row['median_s']:.3g} s" if math.isfinite(row["median_s"]) else "—"
     if math.isfinite(row.get("olympic_mean_s", math.nan)):
@@ -347,10 +356,7 @@ def targets_markdown(stats: pd.DataFrame) -> list[str]:
         "did counts as never, not as a number.",
     ]
     for ds, dsf in stats.groupby("dataset", sort=True):
-        targets = list(dict.fromkeys(dsf.sort_values("target_r2")["target"]))
-        levels = ", ".join(
-            f"{t} = {dsf.loc[dsf['target'] == t, 'target_r2'].mean():.4f}" for t in targets
-        )
+        targets, levels = target_levels(dsf)
         lines += ["", f"### {ds}", "", f"Targets (validation R²): {levels}.", ""]
         lines.append("| Size | Method | " + " | ".join(targets) + " |")
         lines.append("|---|---|" + "---|" * len(targets))
