@@ -477,6 +477,18 @@ def _figure_legend(fig, axes) -> None:
         )
 
 
+def _error_axis(ax, ds: str, ddf: pd.DataFrame, xlabel: str) -> None:
+    """A test-error panel's y axis (log, labelled by the R² each decade means where there
+    is an error to show), its labels, title and grid."""
+    if ddf["err"].notna().any():
+        ax.set_yscale("log")
+        _error_ticks(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test error 1 − R² (log)")
+    ax.set_title(_title(ds, ddf), fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+
+
 def _suptitle(fig, text: str) -> None:
     """The figure's title, wrapped to its width so that a one-panel figure clips none of it."""
     fig.suptitle(textwrap.fill(text, width=int(fig.get_figwidth() * 12)), fontsize=11)
@@ -512,13 +524,7 @@ def error_vs_size_figure(stats: pd.DataFrame):
         sizes = sorted(ddf["n_samples"].unique())  # the study's sizes as they are: 100, 300
         ax.set_xticks(sizes, [f"{int(n):,}" for n in sizes])
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-        if ddf["err"].notna().any():
-            ax.set_yscale("log")
-            _error_ticks(ax)
-        ax.set_xlabel("dataset size n (samples, before the split)")
-        ax.set_ylabel("test error 1 − R² (log)")
-        ax.set_title(_title(ds, ddf), fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
+        _error_axis(ax, ds, ddf, "dataset size n (samples, before the split)")
     _figure_legend(fig, axes)
     _suptitle(
         fig,
@@ -593,13 +599,7 @@ def error_vs_fit_time_figure(stats: pd.DataFrame):
         _floor_line(ax, ddf, across=True)
         if ddf["fit_s"].notna().any():
             ax.set_xscale("log")
-        if ddf["err"].notna().any():
-            ax.set_yscale("log")
-            _error_ticks(ax)
-        ax.set_xlabel("fit time (s, the whole fit call, mean over seeds; log)")
-        ax.set_ylabel("test error 1 − R² (log)")
-        ax.set_title(_title(ds, ddf), fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
+        _error_axis(ax, ds, ddf, "fit time (s, the whole fit call, mean over seeds; log)")
     _figure_legend(fig, axes)
     _suptitle(
         fig,
