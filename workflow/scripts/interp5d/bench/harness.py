@@ -48,7 +48,11 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
     if est.name == "rbf":
         return {"smoothing_chosen": est.smoothing_}
     if est.name == "gp":
-        return {"gp_kernel": str(est.model_.kernel_)}
+        return {
+            "gp_length_scales": est.length_scales_.tolist(),
+            "gp_noise_ratio": est.noise_level_,
+            "gp_likelihood_evaluations": est.likelihood_evaluations_,
+        }
     if est.name == "krg":
         return {"krg_theta": est.theta_.tolist(), "krg_noise": est.noise_}
     return {}

@@ -1,0 +1,164 @@
+"""The Gaussian process's correlation functions and the gradients of its likelihood, in
+numpy: a kernel with one length scale per input, its derivative by each log length scale,
+and the concentrated negative log marginal likelihood with its analytic gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_solve, cholesky, lapack
+
+KERNELS = ("product_matern", "matern", "sqexp")
+NUS = (0.5, 1.5, 2.5)
+
+
+def _matern(s: np.ndarray, nu: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Matérn(ν) polynomial factor of s and -s·m'(s)/m(s) (with m = poly·exp(-s))."""
+    if nu == 2.5:
+        s2 = s * s
+        poly = s2 * (1.0 / 3.0)
+        poly += s
+        poly += 1.0
+        dlog = s + 1.0
+        dlog *= s2
+        dlog /= poly
+        dlog *= 1.0 / 3.0
+        return poly, dlog
+    if nu == 1.5:
+        poly = 1.0 + s
+        return poly, s * s / poly
+    if nu == 0.5:
+        return np.ones_like(s), s
+    raise ValueError(f"gp: nu must be one of {NUS}, got {nu}")
+
+
+def differences(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """|a_i - b_i| for every pair of rows, one input at a time: (inputs, len(A), len(B))."""
+    return np.abs(A.T[:, :, None] - B.T[:, None, :])
+
+
+def correlation(
+    kernel: str,
+    nu: float,
+    length: np.ndarray,
+    A: np.ndarray,
+    B: np.ndarray,
+    grad: bool = False,
+    D: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The correlation matrix R (len(A), len(B)) of the kernel with these length scales
+    and, with `grad`, dR/dlog l_i divided by R, stacked (inputs, len(A), len(B)); `D`, the
+    pairs' differences (see differences) where they are at hand.
+
+    product_matern: Π_i m_ν(c|a_i - b_i| / l_i), as SMT's KRG has it; matern: m_ν of the
+    scaled Euclidean distance; sqexp: exp(-½ Σ_i ((a_i - b_i) / l_i)²); c = √(2ν).
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"gp: unknown kernel {kernel!r}; known: {', '.join(KERNELS)}")
+    c = np.sqrt(2.0 * nu)
+    n_in = A.shape[1]
+    shape = (len(A), len(B))
+    G = np.empty((n_in, *shape)) if grad else None
+    if kernel == "product_matern":
+        # exp(-Σ s_i) Π poly_i: one exp for all the inputs (poly_i < 1e6, no overflow)
+        sum_s, prod = np.zeros(shape), np.ones(shape)
+        for i in range(n_in):
+            s = np.abs(A[:, i, None] - B[None, :, i]) if D is None else D[i].copy()
+            s *= c / length[i]
+            sum_s += s
+            if nu != 0.5:
+                poly, dlog = _matern(s, nu)
+                prod *= poly
+            else:
+                dlog = s
+            if grad:
+                G[i] = dlog
+        np.negative(sum_s, out=sum_s)
+        np.exp(sum_s, out=sum_s)
+        sum_s *= prod
+        return sum_s, G
+    q = np.empty((n_in, *shape)) if grad else None
+    r2 = np.zeros(shape)
+    for i in range(n_in):
+        qi = (A[:, i, None] - B[None, :, i]) if D is None else D[i].copy()
+        qi *= 1.0 / length[i]
+        qi *= qi
+        r2 += qi
+        if grad:
+            q[i] = qi
+    if kernel == "sqexp":
+        R = np.exp(-0.5 * r2)
+        return R, q  # d(-½ q_i)/dlog l_i = q_i
+    r = np.sqrt(r2)
+    s = c * r
+    poly, dlog = _matern(s, nu)
+    R = poly * np.exp(-s)
+    if grad:
+        # ds/dlog l_i = -s q_i / r²: dlog R / dlog l_i = (-s m'/m) q_i / r² (0 at r = 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(r2 > 0, dlog / r2, 0.0)
+        G = q * w
+    return R, G
+
+
+class Likelihood:
+    """The negative log marginal likelihood of y under a GP with a constant mean, its
+    variance and mean profiled out (ordinary kriging, as SMT's KRG with poly="constant"),
+    as a function of θ = (log l_1..l_5, log λ), λ the noise variance over the process
+    variance; with its gradient, for L-BFGS-B."""
+
+    def __init__(self, kernel: str, nu: float, X: np.ndarray, y: np.ndarray):
+        self.kernel, self.nu, self.X, self.y = kernel, nu, X, y
+        self.D = differences(X, X)  # once: every evaluation scales them anew
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        n_in = self.X.shape[1]
+        length, lam = np.exp(theta[:n_in]), float(np.exp(theta[n_in]))
+        R, G = correlation(self.kernel, self.nu, length, self.X, self.X, grad=True, D=self.D)
+        C = R.copy()
+        C.flat[:: len(C) + 1] += lam
+        try:
+            sol = Solve(C)
+        except LinAlgError:
+            # not positive definite at these length scales: a wall the search backs off
+            return 1e25, np.zeros_like(theta)
+        m = len(self.y)
+        alpha = sol.alpha(self.y)
+        # (y - β)ᵀC⁻¹(y - β) = yᵀα, as 1ᵀα = 0 at the GLS mean
+        sigma2 = max(float(self.y @ alpha), 1e-300) / m
+        nll = 0.5 * (m * np.log(sigma2) + sol.logdet)
+        # d nll = ½ tr((C⁻¹ - α αᵀ/σ²) dC); dC = R ∘ G_i for log l_i, λ I for log λ
+        W = sol.inverse()
+        W -= np.outer(alpha, alpha) / sigma2
+        WR = W * R
+        g = np.empty_like(theta)
+        for i in range(n_in):
+            g[i] = 0.5 * np.einsum("ij,ij->", WR, G[i])
+        g[n_in] = 0.5 * lam * float(np.trace(W))
+        return float(nll), g
+
+
+class Solve:
+    """The Cholesky factor of C and what ordinary kriging needs of it: the GLS constant
+    mean β, C⁻¹(y - β), log det C."""
+
+    def __init__(self, C: np.ndarray):
+        self.L = cholesky(C, lower=True, overwrite_a=True, check_finite=False)
+        n = len(C)
+        self.ones = np.ones(n)
+        self.ci_ones = cho_solve((self.L, True), self.ones, check_finite=False)
+        self.logdet = 2.0 * float(np.sum(np.log(np.diag(self.L))))
+        self.beta = 0.0
+
+    def alpha(self, y: np.ndarray) -> np.ndarray:
+        """C⁻¹(y - β), with β = 1ᵀC⁻¹y / 1ᵀC⁻¹1 set on the way."""
+        ci_y = cho_solve((self.L, True), y, check_finite=False)
+        self.beta = float(self.ones @ ci_y) / float(self.ones @ self.ci_ones)
+        return ci_y - self.beta * self.ci_ones
+
+    def inverse(self) -> np.ndarray:
+        """C⁻¹, both triangles (LAPACK's potri from the factor)."""
+        inv, info = lapack.dpotri(self.L, lower=True)
+        if info != 0:
+            raise LinAlgError(f"dpotri failed: info {info}")
+        inv = np.tril(inv)
+        return inv + np.tril(inv, -1).T
