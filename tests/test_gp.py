@@ -7,8 +7,7 @@ from interp5d.methods.gp_kernels import Likelihood
 
 @pytest.mark.parametrize(
     "kernel, nu",
-    [("product_matern", 0.5), ("product_matern", 1.5), ("product_matern", 2.5)]
-    + [("matern", 0.5), ("matern", 1.5), ("matern", 2.5), ("sqexp", 2.5)],
+    [(k, nu) for k in ("product_matern", "matern") for nu in (0.5, 1.5, 2.5)] + [("sqexp", 2.5)],
 )
 def test_the_likelihoods_gradient_matches_finite_differences(kernel, nu):
     rng = np.random.default_rng(0)
