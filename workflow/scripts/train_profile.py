@@ -31,6 +31,7 @@ record, est = profile_run(
     split=tuple(settings["split"][k] for k in ("train", "val", "test")),
     targets=TargetSpec(**settings["targets"]),
     loop_memory=True,
+    throughput_points=settings["throughput_points"],
 )
 record = job_record(w.dataset, w.method, settings["method"]["kind"], record, settings)
 write_columns(snakemake.output.history, est.history_, ["epoch", "train_loss", "val_loss"])

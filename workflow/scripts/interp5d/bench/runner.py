@@ -19,6 +19,8 @@ from interp5d.threads import thread_limits
 
 MB = 1024**2
 THROUGHPUT_POINTS = 100_000
+# the warm-up's data: at most this many rows a split (a batch of the tuned recipe's 512)
+WARM_UP_ROWS = 512
 # glibc raises its mmap threshold once a large buffer is freed, so later large buffers come
 # from the heap and leave holes in it when freed. The meter hands free heap pages back to
 # the OS, and a loop's small allocations then wander back into those holes: growth that
@@ -30,10 +32,17 @@ FIT_THRESHOLDS = (128 * 1024, 128 * 1024)
 PREDICT_THRESHOLDS = (32 * MB, 64 * MB)
 
 
-def warm_up(method: Method, n_train: int, n_val: int, n_test: int) -> None:
+def warm_up(
+    method: Method, n_train: int, n_val: int, n_test: int, rows: int | None = WARM_UP_ROWS
+) -> None:
     """An untimed fit of the method, shortened to one pass where it iterates, on random
-    data of the run's shapes, then a prediction of the test split's shape: one-off costs
-    (imports, kernels, BLAS buffers for those shapes) then count in no measured phase."""
+    data of the run's width and at most `rows` rows a split (None: the run's own shapes),
+    then a prediction: one-off costs (imports, compiled kernels, the native step's
+    library, thread pools) then count in no measured phase. Small data makes it cheap for
+    every method alike: on the run's shapes it doubled a one-shot method's cost (an RBF
+    at 7,000 rows fits in full twice)."""
+    if rows is not None:
+        n_train, n_val, n_test = min(n_train, rows), min(n_val, rows), min(n_test, rows)
     rng = np.random.default_rng(0)
     X, y = rng.uniform(size=(n_train, 5)), rng.uniform(size=n_train)
     Xv, yv = (rng.uniform(size=(n_val, 5)), rng.uniform(size=n_val)) if n_val else (None, None)
@@ -51,17 +60,19 @@ def profile_run(
     throughput_points: int = THROUGHPUT_POINTS,
     targets: TargetSpec | Sequence[Target] = (),
     loop_memory: bool = False,
+    warm_up_rows: int | None = WARM_UP_ROWS,
 ) -> tuple[dict[str, Any], Method]:
     """Fit and profile one method on the seeded split; return the flat record and the
     fitted method.
 
     Every method alike: the run's seed draws the split and seeds the method (where it takes
-    a seed); `threads` threads for torch and every BLAS pool; an untimed
-    warm-up (see warm_up); then `fit_time_s` is perf_counter around the whole fit call
+    a seed); `threads` threads for torch and every BLAS pool; an untimed warm-up (see
+    warm_up, `warm_up_rows`); then `fit_time_s` is perf_counter around the whole fit call
     and the training memory its peak resident memory above the phase's baseline; the
     prediction memory is that of one predict call on the test split; latency is the median
     of single-point calls, throughputs the medians of batched calls on the test split and
-    on `throughput_points` uniform points in the training box; accuracy is scored on the
+    on `throughput_points` uniform points in the training box (0: not measured, recorded
+    as None); accuracy is scored on the
     test split. Time to quality (as MLPerf measures it: quality evaluated on the clock): a
     QualityMonitor, started with the fit's clock, sees each validation's R²; for each
     target (a TargetSpec's are set from the validation split's noise ceiling, where the
@@ -88,7 +99,7 @@ def profile_run(
         est.set_params(seed=seed)
     with frozen_heap(), thread_limits(threads):
         with malloc_thresholds(*FIT_THRESHOLDS):
-            warm_up(est, len(tr), len(va), len(te))
+            warm_up(est, len(tr), len(va), len(te), warm_up_rows)
             # inside the meter of the whole fit, which released free memory already
             loop_meter = PeakMemory(release=False) if loop_memory else None
             monitor = QualityMonitor(list(targets), loop_meter=loop_meter)
@@ -104,12 +115,14 @@ def profile_run(
             with PeakMemory() as mem_pred:
                 pred = est.predict(X_te)
             x_one = X_te[0]
-            x_big = np.random.default_rng(seed).uniform(
-                est.x_min_, est.x_max_, (throughput_points, 5)
-            )
             latency = median_time(lambda: est.predict(x_one), latency_repeats, 5, budget_s=2)
             t_test = median_time(lambda: est.predict(X_te), 5, budget_s=2)
-            t_big = median_time(lambda: est.predict(x_big), 3, warmup=0, budget_s=2)
+            t_big = None
+            if throughput_points:
+                x_big = np.random.default_rng(seed).uniform(
+                    est.x_min_, est.x_max_, (throughput_points, 5)
+                )
+                t_big = median_time(lambda: est.predict(x_big), 3, warmup=0, budget_s=2)
             val_r2 = r2_score(y_va, est.predict(X_va)) if len(va) else None
             if est.has_std():
                 mean_te, std_te = est.predict(X_te, return_std=True)
@@ -140,7 +153,7 @@ def profile_run(
         "predict_estimate_mb": None if predict_estimate is None else predict_estimate / MB,
         "predict_latency_s": latency,
         "predict_throughput_per_s": len(te) / t_test,
-        "predict_throughput_100k_per_s": throughput_points / t_big,
+        "predict_throughput_100k_per_s": None if t_big is None else throughput_points / t_big,
         **accuracy_fields(ds, te, pred),
         **uncertainty,
         "val_r2": val_r2,
