@@ -9,6 +9,8 @@ from interp5d import Dataset, build_method, get_function, profile_run
 from interp5d.methods import BASELINES, REGISTRY, method_class
 from interp5d.methods.base import Method
 from interp5d.report.samples import (
+    error_ratio_markdown,
+    error_ratios,
     samples_markdown,
     samples_to_quality,
     which_markdown,
@@ -335,3 +337,31 @@ def test_which_method_per_dataset_and_over_datasets():
     assert both["fastest_fit_s"] == pytest.approx(0.1)
     md = "\n".join(which_markdown(which.reset_index()))
     assert "### All datasets" in md and "| 100 | 2 | x | 1.18 | 1 s | y | 1.41 | 0.1 s |" in md
+
+
+def test_error_ratios_over_the_best_per_dataset_and_size():
+    rows = []
+    for ds, n, method, mse, diverged in [
+        ("a", 100, "x", 2.0, 0),
+        ("a", 100, "y", 1.0, 0),
+        ("a", 100, "d", 0.5, 1),  # a diverged run: never the best, shown as ∞
+        ("a", 300, "x", 1.0, 0),
+        ("a", 300, "y", 4.0, 0),  # d not run at 300 (its size limit): —
+    ]:
+        rows.append(
+            dict(
+                dataset=ds,
+                n_samples=n,
+                method=method,
+                kind="recipe" if method == "y" else "baseline",
+                n_diverged=diverged,
+                mse_mean=mse,
+            )
+        )
+    wide = error_ratios(pd.DataFrame(rows))
+    assert list(wide.columns) == ["y", "d", "x"]  # recipes first, then baselines by name
+    assert wide.loc[("a", 100)].tolist() == [1.0, math.inf, 2.0]
+    assert wide.loc[("a", 300), "y"] == 4.0 and pd.isna(wide.loc[("a", 300), "d"])
+    md = "\n".join(error_ratio_markdown(pd.DataFrame(rows)))
+    assert "| 100 | **1.00** | ∞ | 2 |" in md and "| 300 | 4 | — | **1.00** |" in md
+    assert error_ratio_markdown(pd.DataFrame()) == []

@@ -5,6 +5,7 @@ import json
 
 from interp5d.pipeline.logs import start_job_log
 from interp5d.report.samples import (
+    error_ratio_markdown,
     samples_markdown,
     samples_to_quality,
     which_markdown,
@@ -31,7 +32,7 @@ which.to_csv(snakemake.output.which_method, index=False)
 methods = ", ".join(sorted(runs["memory_method"].dropna().unique()))
 with open(snakemake.output.md, "w") as fh:
     fh.write(markdown(stats, memory_method=methods, targets=target_stats))
-    extra = samples_markdown(samples) + which_markdown(which)
+    extra = samples_markdown(samples) + which_markdown(which) + error_ratio_markdown(stats)
     if extra:
         fh.write("\n".join(extra) + "\n")
 log.info(

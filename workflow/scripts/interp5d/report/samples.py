@@ -162,6 +162,52 @@ def which_method(stats: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=WHICH_COLUMNS)
 
 
+def error_ratios(stats: pd.DataFrame) -> pd.DataFrame:
+    """Each method's mean test MSE over the most accurate method's at the same dataset and
+    size (1 = the best; inf: a diverged run), wide: one row per dataset and size, one
+    column per method (NaN where it did not run)."""
+    if stats.empty:
+        return pd.DataFrame()
+    df = stats.assign(error=_error(stats))
+    best = df.groupby(["dataset", "n_samples"])["error"].transform("min")
+    df = df.assign(ratio=df["error"] / best)
+    wide = df.pivot_table(
+        index=["dataset", "n_samples"], columns="method", values="ratio", aggfunc="first"
+    )
+    return wide[[m for m in _methods(df) if m in wide.columns]]
+
+
+def error_ratio_markdown(stats: pd.DataFrame) -> list[str]:
+    """Per dataset, each method's test MSE over the best method's at each size."""
+    wide = error_ratios(stats)
+    if wide.empty or len(wide.columns) < 2:
+        return []
+    lines = [
+        "",
+        "## Test error over the best method's",
+        "",
+        "Each method's mean test MSE over seeds divided by that of the most accurate method "
+        "at the same dataset and size: 1.00 (bold) is the best; 10 is ten times its error. "
+        "— : not run at that size (its size limit); ∞: a run diverged.",
+    ]
+    methods = list(wide.columns)
+    for ds, d in wide.groupby(level="dataset", sort=True):
+        lines += ["", f"### {ds}", "", "| Size | " + " | ".join(methods) + " |"]
+        lines.append("|---|" + "---|" * len(methods))
+        for (_, n), row in d.iterrows():
+            cells = []
+            for m in methods:
+                v = row[m]
+                if pd.isna(v):
+                    cells.append("—")
+                elif not math.isfinite(v):
+                    cells.append("∞")
+                else:
+                    cells.append("**1.00**" if v == 1.0 else f"{v:.3g}")
+            lines.append(f"| {int(n):,} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _geomean(values: pd.Series) -> float:
     return float(np.exp(np.log(values.astype(float)).mean()))
 
