@@ -1,5 +1,6 @@
 import json
 import os
+from typing import ClassVar
 import subprocess
 import sys
 import textwrap
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from interp5d import Dataset, Interpolator, PeakMemory, get_function, profile_run
 from interp5d.bench.profiling import hwm_reset_supported, malloc_thresholds, median_time
+from interp5d.methods.base import Method
 from interp5d.metrics import oracle_metrics, r2_score, regression_metrics
 from interp5d.recipes import Recipe
 from interp5d.training.loop import estimate_loop_bytes
@@ -194,3 +196,46 @@ def test_profile_run_record():
     assert rec["status"] == "ok" and rec["epochs_run"] == 5
     assert rec["oracle_r2"] > 0.99 and rec["train_peak_mb"] >= 0
     assert est.seed == 0 and rec["seed"] == 0
+
+
+def test_throughput_zero_is_not_measured():
+    from interp5d.methods import build_method
+
+    X, y, f = get_function("friedman1").sample(600, seed=0)
+    ols = build_method({"class": "ols"})
+    rec, _ = profile_run(Dataset(X, y, f), ols, 0, latency_repeats=3, throughput_points=0)
+    assert rec["predict_throughput_100k_per_s"] is None
+    assert np.isfinite(rec["predict_throughput_per_s"])
+    rec, _ = profile_run(Dataset(X, y, f), ols, 0, latency_repeats=3, throughput_points=500)
+    assert rec["predict_throughput_100k_per_s"] > 0
+
+
+class _Shapes(Method):
+    """A method that records the shapes it is fitted and asked on (the warm-up's)."""
+
+    name = "shapes"
+    seen: ClassVar[list] = []
+
+    def _fit(self, X, y, X_val, y_val, monitor):
+        self.seen.append(("fit", len(X), 0 if X_val is None else len(X_val)))
+
+    def _predict(self, X):
+        self.seen.append(("predict", len(X)))
+        return np.zeros(len(X))
+
+
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        (512, [("fit", 512, 300), ("predict", 300), ("predict", 512)]),
+        (None, [("fit", 1400, 300), ("predict", 300), ("predict", 2000)]),
+    ],
+)
+def test_the_warm_up_is_small_for_every_method_alike(rows, expected):
+    # at most `rows` rows a split (None: the run's own shapes); fit's own validation
+    # prediction comes first
+    from interp5d.bench.runner import warm_up
+
+    _Shapes.seen = []
+    warm_up(_Shapes(), 1400, 300, 2000, rows)
+    assert _Shapes.seen == expected
