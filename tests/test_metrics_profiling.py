@@ -1,10 +1,10 @@
 import json
 import os
-from typing import ClassVar
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
