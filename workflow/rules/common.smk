@@ -198,7 +198,7 @@ def throughput_points(wildcards):
     not its method and size's first seed where the config asks for it once."""
     n = int(wildcards.n)
     first = seeds_at(n)[0]
-    once = config["throughput"] == "first_seed"
+    once = config.get("throughput", "every_seed") == "first_seed"
     return 0 if once and int(wildcards.seed) != first else THROUGHPUT_POINTS
 
 
