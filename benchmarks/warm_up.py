@@ -85,29 +85,31 @@ def main() -> None:
     t_start = time.perf_counter()
     rows = []
     for method in args.methods:
-        n = args.n
         runs = {name: [] for name in POLICIES}
         for i, seed in enumerate(args.seeds):
             order = list(POLICIES) if i % 2 == 0 else list(POLICIES)[::-1]
             for name in order:
-                runs[name].append(one_run(method, args.function, n, seed, POLICIES[name]))
+                runs[name].append(one_run(method, args.function, args.n, seed, POLICIES[name]))
         fits = {name: [r["fit_time_s"] for r in runs[name]] for name in POLICIES}
-        old, new = (fits[name] for name in POLICIES)
+        old, new = fits.values()
         overlap = max(min(old), min(new)) <= min(max(old), max(new))
-        ratio = statistics.median(new) / statistics.median(old)
-        for name in POLICIES:
-            fit = fits[name]
+        # the comparison's two cells, on the small warm-up's row alone
+        verdict = {
+            name: (
+                ""
+                if rows_ is None
+                else f"×{statistics.median(new) / statistics.median(old):.2f} | "
+                + ("yes" if overlap else "**no**")
+            )
+            for name, rows_ in POLICIES.items()
+        }
+        for name, fit in fits.items():
+            wall = statistics.median(r["wall_s"] for r in runs[name])
+            r2 = statistics.mean(r["r2"] for r in runs[name])
+            cells = verdict[name] or " |"
             rows.append(
-                f"| {method} | {n:,} | {name} | {statistics.median(fit):.3f} | "
-                f"{min(fit):.3f}–{max(fit):.3f} | "
-                f"{statistics.median(r['wall_s'] for r in runs[name]):.1f} | "
-                f"{statistics.mean(r['r2'] for r in runs[name]):.5f} | "
-                + (
-                    " |"
-                    if POLICIES[name] is None
-                    else f"×{ratio:.2f} | {'yes' if overlap else '**no**'}"
-                )
-                + " |"
+                f"| {method} | {args.n:,} | {name} | {statistics.median(fit):.3f} | "
+                f"{min(fit):.3f}–{max(fit):.3f} | {wall:.1f} | {r2:.5f} | {cells} |"
             )
         print(rows[-2] + "\n" + rows[-1], file=sys.stderr, flush=True)
     print(

@@ -21,7 +21,6 @@ from interp5d.pipeline.config import (
     synthetic_datasets,
     target_spec,
 )
-from interp5d.bench.runner import THROUGHPUT_POINTS
 from interp5d.data import split_sizes
 from interp5d.methods import method_module
 from interp5d.recipes import get_recipe
@@ -189,17 +188,15 @@ def train_settings(wildcards):
         "split": config["split"],
         "threads": config["threads"],
         "targets": target_spec(config, wildcards.dataset),
-        "throughput_points": throughput_points(wildcards),
+        "measure_throughput": measures_throughput(wildcards),
     }
 
 
-def throughput_points(wildcards):
-    """100,000 points for the throughput measure, or 0 (not measured) for a run that is
-    not its method and size's first seed where the config asks for it once."""
-    n = int(wildcards.n)
-    first = seeds_at(n)[0]
+def measures_throughput(wildcards):
+    """Whether the run measures throughput on 100,000 points: every run, or only its method
+    and size's first seed where the config asks for it once (the others record none)."""
     once = config.get("throughput", "every_seed") == "first_seed"
-    return 0 if once and int(wildcards.seed) != first else THROUGHPUT_POINTS
+    return not once or int(wildcards.seed) == seeds_at(int(wildcards.n))[0]
 
 
 # the tables the report shows, as HTML pages: (category, name) -> the file they render

@@ -3,7 +3,7 @@ write its metrics, history, validation curve and model."""
 
 from interp5d.bench.quality import TargetSpec
 from interp5d.bench.records import job_record
-from interp5d.bench.runner import profile_run
+from interp5d.bench.runner import THROUGHPUT_POINTS, profile_run
 from interp5d.csvio import write_columns, write_rows
 from interp5d.data import load_dataset
 from interp5d.jsonio import write_json
@@ -31,7 +31,7 @@ record, est = profile_run(
     split=tuple(settings["split"][k] for k in ("train", "val", "test")),
     targets=TargetSpec(**settings["targets"]),
     loop_memory=True,
-    throughput_points=settings["throughput_points"],
+    throughput_points=THROUGHPUT_POINTS if settings["measure_throughput"] else 0,
 )
 record = job_record(w.dataset, w.method, settings["method"]["kind"], record, settings)
 write_columns(snakemake.output.history, est.history_, ["epoch", "train_loss", "val_loss"])

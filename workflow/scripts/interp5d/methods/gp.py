@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.linalg import LinAlgError
+from scipy.linalg import LinAlgError, solve_triangular
 
 from interp5d.functions import N_FEATURES
 from interp5d.methods.base import Method, check_arrays
@@ -110,16 +110,16 @@ class GaussianProcess(Method):
     def _solve(self, X: np.ndarray, y: np.ndarray) -> None:
         """The exact solve on all the rows with the fitted hyperparameters."""
         n = len(X)
-        C = np.empty((n, n))
-        for i in range(0, n, BUILD_ROWS):
-            C[i : i + BUILD_ROWS] = self._corr(X[i : i + BUILD_ROWS], X)
         # the search saw a subsample: on all the rows the matrix can be singular in float64,
-        # and then the noise ratio steps up tenfold until it is not (theta_ records it)
+        # and then the noise ratio steps up tenfold until it is not (theta_ records it); the
+        # factorisation overwrites the matrix, so a retry builds it again (no n² copy kept)
         while True:
-            A = C.copy()
-            A.flat[:: n + 1] += self.noise_level_
+            C = np.empty((n, n))
+            for i in range(0, n, BUILD_ROWS):
+                C[i : i + BUILD_ROWS] = self._corr(X[i : i + BUILD_ROWS], X)
+            C.flat[:: n + 1] += self.noise_level_
             try:
-                self.solve_ = Solve(A)
+                self.solve_ = Solve(C)
                 break
             except LinAlgError:
                 if self.theta_[-1] >= LOG_NOISE_MAX:
@@ -127,6 +127,10 @@ class GaussianProcess(Method):
                 self.theta_[-1] = min(self.theta_[-1] + np.log(10.0), LOG_NOISE_MAX)
         self.alpha_ = self.solve_.alpha(y)
         self.sigma2_ = max(float(y @ self.alpha_), 1e-300) / n
+        # L⁻¹1, for the constant mean's share of the predictive variance: once, not a chunk
+        self.half_ones_ = solve_triangular(
+            self.solve_.L, self.solve_.ones, lower=True, check_finite=False
+        )
         self.X_train_, self.y_train_ = X, y
 
     def _corr(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -139,12 +143,9 @@ class GaussianProcess(Method):
         return hasattr(self, "solve_")  # its own predictive variance
 
     def _predict_var(self, X: np.ndarray) -> np.ndarray:
-        from scipy.linalg import solve_triangular
-
-        sol = self.solve_
         k = self._corr(X, self.X_train_)
-        v = solve_triangular(sol.L, k.T, lower=True, check_finite=False)
-        w1 = solve_triangular(sol.L, sol.ones, lower=True, check_finite=False)
+        v = solve_triangular(self.solve_.L, k.T, lower=True, check_finite=False)
+        w1 = self.half_ones_
         # the constant mean's uncertainty: (1 - 1ᵀC⁻¹k)² / 1ᵀC⁻¹1
         u = 1.0 - w1 @ v
         var = 1.0 - np.einsum("ij,ij->j", v, v) + u * u / float(w1 @ w1)

@@ -11,13 +11,16 @@ KERNELS = ("product_matern", "matern", "sqexp")
 NUS = (0.5, 1.5, 2.5)
 
 
-def _matern(s: np.ndarray, nu: float) -> tuple[np.ndarray, np.ndarray]:
-    """The Matérn(ν) polynomial factor of s and -s·m'(s)/m(s) (with m = poly·exp(-s))."""
+def _matern(s: np.ndarray, nu: float, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The Matérn(ν) polynomial factor of s and, with `grad`, -s·m'(s)/m(s) (with
+    m = poly·exp(-s)); None without."""
     if nu == 2.5:
         s2 = s * s
         poly = s2 * (1.0 / 3.0)
         poly += s
         poly += 1.0
+        if not grad:
+            return poly, None
         dlog = s + 1.0
         dlog *= s2
         dlog /= poly
@@ -25,7 +28,7 @@ def _matern(s: np.ndarray, nu: float) -> tuple[np.ndarray, np.ndarray]:
         return poly, dlog
     if nu == 1.5:
         poly = 1.0 + s
-        return poly, s * s / poly
+        return poly, s * s / poly if grad else None
     if nu == 0.5:
         return np.ones_like(s), s
     raise ValueError(f"gp: nu must be one of {NUS}, got {nu}")
@@ -66,7 +69,7 @@ def correlation(
             s *= c / length[i]
             sum_s += s
             if nu != 0.5:
-                poly, dlog = _matern(s, nu)
+                poly, dlog = _matern(s, nu, grad)
                 prod *= poly
             else:
                 dlog = s
@@ -90,7 +93,7 @@ def correlation(
         return R, q  # d(-½ q_i)/dlog l_i = q_i
     r = np.sqrt(r2)
     s = c * r
-    poly, dlog = _matern(s, nu)
+    poly, dlog = _matern(s, nu, grad)
     R = poly * np.exp(-s)
     if grad:
         # ds/dlog l_i = -s q_i / r²: dlog R / dlog l_i = (-s m'/m) q_i / r² (0 at r = 0)
