@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
 import torch
-from interp5d import Interpolator, get_function, get_recipe, split_indices
+from interp5d import MLPInterpolator, get_function, get_recipe, split_indices
 from interp5d.bench.provenance import cpu_model
 from interp5d.metrics import r2_score
 from interp5d.model import build_mlp
@@ -132,7 +132,7 @@ def main() -> None:
                 pred = model(Xe).squeeze(1).double().numpy() * sy + my
             r2["dataloader"] = r2_score(y[te], pred)
             for engine in ("autograd", "fast", "native"):
-                est = Interpolator(replace(recipe, engine=engine), seed=0, threads=1)
+                est = MLPInterpolator(replace(recipe, engine=engine), seed=0, threads=1)
                 est.fit(X[tr], y[tr], X[va], y[va])
                 times[engine].append(est.result_.loop_time_s)
                 r2[engine] = est.score(X[te], y[te])

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
 import numpy as np
-from interp5d import Interpolator, get_function, split_indices
+from interp5d import MLPInterpolator, get_function, split_indices
 from interp5d.bench.provenance import cpu_model
 from interp5d.bench.quality import QualityMonitor, Target
 from interp5d.recipes import RECIPES
@@ -35,7 +35,7 @@ from interp5d.recipes import RECIPES
 
 def fit(X, y, tr, va, te, seed: int, key: str, value, levels: list[float]) -> dict:
     """One fit: validations and seconds to each level (None: never), and the end test R²."""
-    est = Interpolator("tuned", seed=seed, threads=1)
+    est = MLPInterpolator("tuned", seed=seed, threads=1)
     est.set_params(recipe__stop_at_target=False, **{f"recipe__{key}": value})
     monitor = QualityMonitor([Target(f"{v:g}", v) for v in levels])
     monitor.start()

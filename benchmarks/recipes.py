@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
 import numpy as np
-from interp5d import Dataset, Interpolator, get_function, profile_run
+from interp5d import Dataset, MLPInterpolator, get_function, profile_run
 from interp5d.bench.provenance import cpu_model
 
 SEED_STUDY_R2 = {1000: 0.422, 5000: 0.543, 10000: 0.569}
@@ -31,7 +31,7 @@ SEED_STUDY_R2 = {1000: 0.422, 5000: 0.543, 10000: 0.569}
 def one_run(function: str, recipe: str, n: int, seed: int) -> dict:
     fn = get_function(function)
     X, y, f = fn.sample(n, seed)
-    est = Interpolator(recipe, seed=seed, threads=1)
+    est = MLPInterpolator(recipe, seed=seed, threads=1)
     rec, _ = profile_run(Dataset(X, y, f), est, seed, threads=1, loop_memory=True)
     return rec
 
@@ -77,7 +77,7 @@ def main() -> None:
                 flush=True,
             )
     if args.spread_seeds and "seed" in args.recipes:
-        from interp5d import Interpolator, split_indices
+        from interp5d import MLPInterpolator, split_indices
 
         print(f"\n# seed recipe over {args.spread_seeds} seeds (42..): its R² varies a lot by seed")
         print("| n | mean R² | median | min | max | seed study (one run) |")
@@ -87,7 +87,7 @@ def main() -> None:
             for seed in range(42, 42 + args.spread_seeds):
                 X, y, _ = fn.sample(n, seed)
                 tr, va, te = split_indices(n, seed=seed)
-                est = Interpolator("seed", seed=seed, threads=1).fit(X[tr], y[tr], X[va], y[va])
+                est = MLPInterpolator("seed", seed=seed, threads=1).fit(X[tr], y[tr], X[va], y[va])
                 r2s.append(est.score(X[te], y[te]))
             r2s = np.array(r2s)
             print(

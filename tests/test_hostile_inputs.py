@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from interp5d import DataError, Interpolator
+from interp5d import DataError, MLPInterpolator
 from interp5d.__main__ import main
 from interp5d.data import load_dataset, load_points
 from interp5d.methods import method_class
@@ -58,7 +58,7 @@ def one_line_error(code: int, err: str) -> str:
 @pytest.fixture(scope="module")
 def mlp(tmp_path_factory):
     X, y = xy(80, seed=1)
-    est = Interpolator(TINY, seed=0).fit(X[:60], y[:60], X[60:], y[60:])
+    est = MLPInterpolator(TINY, seed=0).fit(X[:60], y[:60], X[60:], y[60:])
     path = tmp_path_factory.mktemp("model") / "m.pt"
     est.save(path)
     return est, path
@@ -172,7 +172,7 @@ def test_features_too_large_to_standardise_are_refused_naming_the_column(tmp_pat
         load_dataset(tmp_path / "big.csv", target_column="t")
     # the library refuses too, before any training
     with pytest.raises(DataError, match=r"training data: feature column 2 .*too large"):
-        Interpolator(TINY).fit(X, y)
+        MLPInterpolator(TINY).fit(X, y)
     code, _, err = run_main(capsys, "fit", "--data", str(tmp_path / "big.npz"), "--out", "m.pt")
     assert "big.npz: feature column 2 " in one_line_error(code, err)
 
@@ -195,7 +195,7 @@ def test_targets_too_large_to_standardise_are_refused(tmp_path):
     with pytest.raises(DataError, match=r"b.csv: the target 't' .*too large to standardise"):
         load_dataset(tmp_path / "b.csv", feature_columns=list("abcde"), target_column="t")
     with pytest.raises(DataError, match=r"training data: the target y .*too large"):
-        Interpolator(TINY).fit(X, y * 1e300)
+        MLPInterpolator(TINY).fit(X, y * 1e300)
 
 
 def test_far_query_points_are_predicted_or_flagged_never_an_empty_cell(tmp_path, capsys, mlp):
@@ -330,11 +330,11 @@ def test_a_constant_target_reports_r2_as_null_in_strict_json(tmp_path, capsys):
 
 def test_model_metadata_is_strict_json_and_round_trips_nan_history(tmp_path):
     X, y = xy(40)
-    est = Interpolator(TINY).fit(X, y)  # no validation: the history's val_loss is NaN
+    est = MLPInterpolator(TINY).fit(X, y)  # no validation: the history's val_loss is NaN
     assert np.isnan(est.history_["val_loss"]).all()
     est.save(tmp_path / "m.pt")
     meta = strict_json(torch.load(tmp_path / "m.pt", weights_only=True)["metadata"])
     assert meta["noise_var"] is None and meta["history"]["val_loss"][0] is None
-    back = Interpolator.load(tmp_path / "m.pt")
+    back = MLPInterpolator.load(tmp_path / "m.pt")
     assert np.isnan(back.history_["val_loss"]).all() and back.noise_var_ is None
     assert math.isclose(back.predict(X[0]), est.predict(X[0]))

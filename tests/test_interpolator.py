@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from interp5d import DataError, Interpolator, NotFittedError, get_function
+from interp5d import DataError, MLPInterpolator, NotFittedError, get_function
 from interp5d.model import build_mlp
 from interp5d.recipes import RECIPES, Recipe, get_recipe
 from interp5d.training.loop import LRSchedule
@@ -18,11 +18,11 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     Xtr, ytr, Xva, yva, _, _ = data
-    return Interpolator(SMALL, seed=1).fit(Xtr, ytr, Xva, yva)
+    return MLPInterpolator(SMALL, seed=1).fit(Xtr, ytr, Xva, yva)
 
 
 def test_constructor_stores_settings_only():
-    est = Interpolator("seed", seed=5, threads=2)
+    est = MLPInterpolator("seed", seed=5, threads=2)
     assert est.get_params(deep=False)["recipe"] == "seed" and est.seed == 5
     assert not hasattr(est, "model_")
     with pytest.raises(NotFittedError):
@@ -74,18 +74,18 @@ def test_save_load_round_trip(tmp_path, fitted, data):
     *_, Xte, _ = data
     p = tmp_path / "m.pt"
     fitted.save(p)
-    loaded = Interpolator.load(p)
+    loaded = MLPInterpolator.load(p)
     assert np.array_equal(loaded.predict(Xte), fitted.predict(Xte))
     assert loaded.recipe_ == fitted.recipe_
     blob = torch.load(p, weights_only=True)
     assert set(blob) == {"arrays", "metadata"}
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(DataError, match="junk.pt: not an interp5d model file"):
-        Interpolator.load(tmp_path / "junk.pt")
+        MLPInterpolator.load(tmp_path / "junk.pt")
     # a file of the format before this one is refused, saying how to get a new one
     torch.save({"state_dict": {}, "metadata": '{"format_version": 1}'}, tmp_path / "old.pt")
     with pytest.raises(DataError, match="old.pt: model format 1 is not 2; refit the model"):
-        Interpolator.load(tmp_path / "old.pt")
+        MLPInterpolator.load(tmp_path / "old.pt")
 
 
 def test_out_of_range_flag(fitted):
@@ -96,9 +96,9 @@ def test_out_of_range_flag(fitted):
 
 def test_same_seed_bit_identical_other_seed_differs(data):
     Xtr, ytr, Xva, yva, Xte, _ = data
-    a = Interpolator(SMALL, seed=4).fit(Xtr, ytr, Xva, yva)
-    b = Interpolator(SMALL, seed=4).fit(Xtr, ytr, Xva, yva)
-    c = Interpolator(SMALL, seed=5).fit(Xtr, ytr, Xva, yva)
+    a = MLPInterpolator(SMALL, seed=4).fit(Xtr, ytr, Xva, yva)
+    b = MLPInterpolator(SMALL, seed=4).fit(Xtr, ytr, Xva, yva)
+    c = MLPInterpolator(SMALL, seed=5).fit(Xtr, ytr, Xva, yva)
     for (k, ta), tb in zip(
         a.model_.state_dict().items(), b.model_.state_dict().values(), strict=True
     ):
@@ -110,7 +110,7 @@ def test_same_seed_bit_identical_other_seed_differs(data):
 
 def test_divergence_is_recorded_not_raised(data):
     Xtr, ytr, Xva, yva, Xte, _ = data
-    est = Interpolator({"lr": 1e12, "epochs": 50, "batch_size": 32}, seed=0)
+    est = MLPInterpolator({"lr": 1e12, "epochs": 50, "batch_size": 32}, seed=0)
     est.fit(Xtr, ytr, Xva, yva)
     assert est.status_ == "diverged"
     assert (
@@ -123,7 +123,7 @@ def test_divergence_is_recorded_not_raised(data):
 def test_early_stopping_restores_best_weights(data):
     Xtr, ytr, Xva, yva, _, _ = data
     recipe = {"epochs": 400, "batch_size": 16, "lr": 0.05, "patience": 10, "val_every": 1}
-    est = Interpolator(recipe, seed=0).fit(Xtr, ytr, Xva, yva)
+    est = MLPInterpolator(recipe, seed=0).fit(Xtr, ytr, Xva, yva)
     res = est.result_
     assert res.status == "early_stopped"
     assert res.epochs_run == res.best_epoch + 10
@@ -138,7 +138,7 @@ def test_early_stopping_restores_best_weights(data):
 
 def test_configurable_architecture(data):
     Xtr, ytr, *_ = data
-    est = Interpolator({"hidden": [8, 8, 4], "activation": "tanh", "epochs": 2}, seed=0).fit(
+    est = MLPInterpolator({"hidden": [8, 8, 4], "activation": "tanh", "epochs": 2}, seed=0).fit(
         Xtr, ytr
     )
     linears = [m for m in est.model_ if isinstance(m, torch.nn.Linear)]
@@ -155,7 +155,7 @@ def test_init_scale_steepens_the_first_layer_only(data):
         factor = 3.0 if name.startswith("0.") else 1.0  # layer 0: weight and bias
         torch.testing.assert_close(b, a * factor, msg=name)
     # the recipe's key reaches the network that is trained: the same seed, the same start
-    est = Interpolator({"hidden": [16, 8], "init_scale": 3.0, "epochs": 1, "lr": 1e-9}, seed=3)
+    est = MLPInterpolator({"hidden": [16, 8], "init_scale": 3.0, "epochs": 1, "lr": 1e-9}, seed=3)
     torch.testing.assert_close(est.fit(*data[:2]).model_[0].weight, steep[0].weight)
     with pytest.raises(ValueError, match="init_scale: must be > 0, got 0"):
         Recipe(init_scale=0)
@@ -187,14 +187,14 @@ def test_lr_schedule_warmup_and_cosine():
 
 def test_empty_validation_split_trains_without_validation(data):
     Xtr, ytr, *_ = data
-    est = Interpolator({"epochs": 3, "restore_best": True}).fit(Xtr, ytr, Xtr[:0], ytr[:0])
+    est = MLPInterpolator({"epochs": 3, "restore_best": True}).fit(Xtr, ytr, Xtr[:0], ytr[:0])
     assert est.status_ == "ok" and np.isnan(est.history_["val_loss"]).all()
 
 
 def test_validation_arguments_must_pair(data):
     Xtr, ytr, Xva, _, _, _ = data
     with pytest.raises(ValueError, match="give both X_val and y_val"):
-        Interpolator({"epochs": 1}).fit(Xtr, ytr, Xva)
+        MLPInterpolator({"epochs": 1}).fit(Xtr, ytr, Xva)
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "silu", "gelu", "hardswish"])
@@ -338,7 +338,7 @@ def test_engines_end_with_the_same_weights(data, average, monkeypatch):
     }
     monkeypatch.setattr("interp5d.training.engines.fast.CHUNK_ROWS", 64)
     fast, plain = (
-        Interpolator({**recipe, "engine": e}, seed=5).fit(Xtr, ytr, Xva, yva)
+        MLPInterpolator({**recipe, "engine": e}, seed=5).fit(Xtr, ytr, Xva, yva)
         for e in ("fast", "autograd")
     )
     assert fast.result_.best_epoch == plain.result_.best_epoch < fast.result_.epochs_run == 12
@@ -349,7 +349,7 @@ def test_engines_end_with_the_same_weights(data, average, monkeypatch):
     np.testing.assert_allclose(fast.history_["train_loss"], plain.history_["train_loss"], rtol=1e-4)
     np.testing.assert_allclose(fast.predict(Xte), plain.predict(Xte), rtol=1e-4, atol=1e-5)
     if "ema_decay" in average:  # the average is what came back, not the iterate
-        iterate = Interpolator({**recipe, "ema_decay": 0.0}, seed=5).fit(Xtr, ytr, Xva, yva)
+        iterate = MLPInterpolator({**recipe, "ema_decay": 0.0}, seed=5).fit(Xtr, ytr, Xva, yva)
         assert np.abs(iterate.predict(Xte) - fast.predict(Xte)).max() > 1e-3
 
 
@@ -360,7 +360,7 @@ def test_scikit_learn_model_selection_tools(data):
     from sklearn.preprocessing import MinMaxScaler
 
     Xtr, ytr, *_ = data
-    est = Interpolator({"epochs": 5, "batch_size": 64}, seed=3)
+    est = MLPInterpolator({"epochs": 5, "batch_size": 64}, seed=3)
     twin = clone(est)
     assert twin is not est and twin.get_params(deep=False) == est.get_params(deep=False)
     assert not hasattr(twin, "model_")

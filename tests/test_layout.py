@@ -12,7 +12,7 @@ from pathlib import Path
 from .conftest import REPO
 
 PACKAGE = REPO / "workflow" / "scripts" / "interp5d"
-# what a user's `from interp5d import Interpolator` must not load: the benchmark harness,
+# what a user's `from interp5d import MLPInterpolator` must not load: the benchmark harness,
 # reporting, reproduction, the workflow's parse-time helpers, the native step (ctypes and a
 # compiler run; loaded on the first native fit) and psutil (the harness's memory meter)
 NOT_ON_IMPORT = ("interp5d.bench", "interp5d.report", "interp5d.repro", "interp5d.pipeline")
@@ -27,7 +27,7 @@ def loaded_after(code: str) -> list[str]:
 
 
 def test_importing_the_interpolator_loads_the_library_alone():
-    loaded = loaded_after("from interp5d import Interpolator")
+    loaded = loaded_after("from interp5d import MLPInterpolator")
     assert "interp5d.interpolator" in loaded
     unwanted = [
         m
@@ -41,9 +41,9 @@ def test_the_native_step_is_loaded_on_the_first_native_fit():
     loaded = loaded_after(
         """
         import numpy as np
-        from interp5d import Interpolator
+        from interp5d import MLPInterpolator
         X = np.random.default_rng(0).uniform(size=(64, 5))
-        Interpolator({"epochs": 1, "batch_size": 32, "engine": "native"}).fit(X, X.sum(axis=1))
+        MLPInterpolator({"epochs": 1, "batch_size": 32, "engine": "native"}).fit(X, X.sum(axis=1))
         """
     )
     assert set(NATIVE) <= set(loaded)
@@ -105,14 +105,16 @@ def test_the_estimators_carry_no_benchmark_hooks():
 
 def test_a_model_file_with_the_retired_memory_setting_still_loads(tmp_path):
     import numpy as np
-    from interp5d import Interpolator
+    from interp5d import MLPInterpolator
     from interp5d.methods.base import read_model_file
 
     X = np.random.default_rng(0).uniform(size=(80, 5))
     path = tmp_path / "m.pt"
-    Interpolator({"epochs": 2, "batch_size": 32, "engine": "fast"}).fit(X, X.sum(axis=1)).save(path)
+    MLPInterpolator({"epochs": 2, "batch_size": 32, "engine": "fast"}).fit(X, X.sum(axis=1)).save(
+        path
+    )
     # as a model saved before the loop's memory moved to the harness: measure_memory in params
     meta, arrays = read_model_file(path)
     meta["params"]["measure_memory"] = True
-    old = Interpolator._from_checked(meta, arrays)
-    np.testing.assert_array_equal(old.predict(X), Interpolator.load(path).predict(X))
+    old = MLPInterpolator._from_checked(meta, arrays)
+    np.testing.assert_array_equal(old.predict(X), MLPInterpolator.load(path).predict(X))

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from interp5d import Dataset, Interpolator, PeakMemory, get_function, profile_run
+from interp5d import Dataset, MLPInterpolator, PeakMemory, get_function, profile_run
 from interp5d.bench.profiling import hwm_reset_supported, malloc_thresholds, median_time
 from interp5d.methods.base import Method
 from interp5d.metrics import oracle_metrics, r2_score, regression_metrics
@@ -117,9 +117,9 @@ def test_loop_estimate_is_the_loops_own_buffers():
 _MEMORY_RUN = textwrap.dedent(
     """
     import json, sys
-    from interp5d import Dataset, Interpolator, get_function, profile_run
+    from interp5d import Dataset, MLPInterpolator, get_function, profile_run
     X, y, f = get_function("synthetic5d").sample(int(sys.argv[1]), 0)
-    est = Interpolator(json.loads(sys.argv[2]), seed=0)
+    est = MLPInterpolator(json.loads(sys.argv[2]), seed=0)
     rec, _ = profile_run(
         Dataset(X, y, f), est, 0, latency_repeats=1, throughput_points=100, loop_memory=True
     )
@@ -165,7 +165,7 @@ def test_profile_run_record():
     X, y, f = get_function("synthetic5d").sample(300, seed=0)
     rec, est = profile_run(
         Dataset(X, y, f),
-        Interpolator({"epochs": 5, "batch_size": 64}),
+        MLPInterpolator({"epochs": 5, "batch_size": 64}),
         seed=0,
         latency_repeats=3,
         throughput_points=1000,

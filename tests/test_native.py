@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from interp5d import Interpolator
+from interp5d import MLPInterpolator
 from interp5d.model import build_mlp, layer_widths
 from interp5d.recipes import Recipe
 from interp5d.training.batch import Batch
@@ -108,7 +108,7 @@ def test_the_native_engine_trains_as_the_fast_engine_does(monkeypatch):
             "restore_best": True,
         }
         fast, ours = (
-            Interpolator({**recipe, "engine": e}, seed=5).fit(X[:400], y[:400], X[400:], y[400:])
+            MLPInterpolator({**recipe, "engine": e}, seed=5).fit(X[:400], y[:400], X[400:], y[400:])
             for e in ("fast", "native")
         )
         assert ours.result_.engine == "native" and fast.result_.engine == "fast"
@@ -141,12 +141,12 @@ def test_falls_back_to_the_fast_engine_saying_why(fresh_build, monkeypatch, capl
     X, y = np.random.default_rng(0).uniform(size=(120, 5)), np.zeros(120)
     recipe = {"epochs": 2, "batch_size": 32, "engine": "native"}
     caplog.set_level(logging.WARNING, logger="interp5d")
-    est = Interpolator({**recipe, "activation": "gelu"}).fit(X, y)
+    est = MLPInterpolator({**recipe, "activation": "gelu"}).fit(X, y)
     assert est.result_.engine == "fast"
     assert "native engine cannot train here (it has no 'gelu' activation" in caplog.text
     monkeypatch.setenv("CC", "no-such-compiler")
     caplog.clear()
-    est = Interpolator(recipe).fit(X, y)
+    est = MLPInterpolator(recipe).fit(X, y)
     assert est.result_.engine == "fast"
     assert "'no-such-compiler' is not on PATH" in caplog.text
     assert not list(fresh_build.iterdir())  # nothing half-built left

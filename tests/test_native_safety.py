@@ -20,10 +20,10 @@ pytestmark = pytest.mark.skipif(shutil.which(CC) is None, reason="no C compiler 
 # a small default fit (the tuned recipe, native engine), then what it trained on
 FIT = """
 import numpy as np
-from interp5d import Interpolator
+from interp5d import MLPInterpolator
 rng = np.random.default_rng(0)
 X = rng.uniform(size=(300, 5)); y = np.sin(X).sum(axis=1)
-est = Interpolator(recipe={"hidden": [16, 8], "activation": "silu", "engine": "native",
+est = MLPInterpolator(recipe={"hidden": [16, 8], "activation": "silu", "engine": "native",
                            "batch_size": 64, "epochs": 3}).fit(X, y)
 print("engine", est.result_.engine)
 """

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from interp5d import Dataset, Interpolator, build_method, get_function, profile_run
+from interp5d import Dataset, MLPInterpolator, build_method, get_function, profile_run
 from interp5d.bench.quality import QualityMonitor, Target, TargetSpec
 from interp5d.model import matmul_flops
 from interp5d.recipes import Recipe
@@ -121,7 +121,7 @@ def test_step_budget_grows_sublinearly_and_ends_inside_an_epoch():
     plan = LoopPlan.of(250, Recipe(batch_size=100, epochs=1, min_steps=7))
     assert (plan.steps, plan.total_steps, plan.epochs) == (3, 7, 3)
     X, y, _ = get_function("synthetic5d").sample(300, seed=0)
-    est = Interpolator({"batch_size": 100, "epochs": 1, "min_steps": 7}).fit(X[:250], y[:250])
+    est = MLPInterpolator({"batch_size": 100, "epochs": 1, "min_steps": 7}).fit(X[:250], y[:250])
     assert est.result_.steps_run == 7 and est.result_.epochs_run == 3
 
 

@@ -4,7 +4,7 @@ calibration, sampling plans, the Gaussian process, gradients."""
 import numpy as np
 import pandas as pd
 import pytest
-from interp5d import DataError, Dataset, Interpolator, build_method, get_function, profile_run
+from interp5d import DataError, Dataset, MLPInterpolator, build_method, get_function, profile_run
 from interp5d.bench.quality import QualityMonitor
 from interp5d.data import load_dataset
 from interp5d.functions import unit_points
@@ -22,7 +22,7 @@ def named():
     X, y, _ = get_function("friedman1").sample(500, seed=4)
     frame = pd.DataFrame(X, columns=NAMES)
     target = pd.Series(y, name="power")
-    est = Interpolator(SMALL, seed=0).fit(frame[:400], target[:400], frame[400:], target[400:])
+    est = MLPInterpolator(SMALL, seed=0).fit(frame[:400], target[:400], frame[400:], target[400:])
     return est, frame, y
 
 
@@ -61,7 +61,7 @@ def test_prediction_files_match_columns_by_name(named, tmp_path):
         predict_file(tmp_path / "m.pt", tmp_path / "wrong.csv", tmp_path / "out.csv")
     # an unnamed model takes a CSV's five columns in order
     X, y, _ = get_function("friedman1").sample(300, seed=5)
-    unnamed = Interpolator(SMALL, seed=0).fit(X[:200], y[:200], X[200:], y[200:])
+    unnamed = MLPInterpolator(SMALL, seed=0).fit(X[:200], y[:200], X[200:], y[200:])
     unnamed.save(tmp_path / "u.pt")
     out = predict_file(tmp_path / "u.pt", tmp_path / "wrong.csv", tmp_path / "out.csv")
     assert list(out.columns)[:5] == ["u", "v", "ww", "t", "p"]
@@ -73,7 +73,7 @@ def test_csv_datasets_give_named_models_through_the_runner(tmp_path):
     pd.DataFrame(X, columns=NAMES).assign(power=y).to_csv(tmp_path / "d.csv", index=False)
     ds = load_dataset(tmp_path / "d.csv", target_column="power")
     assert ds.feature_names == NAMES
-    _, est = profile_run(ds, Interpolator(SMALL), 0, latency_repeats=3, throughput_points=100)
+    _, est = profile_run(ds, MLPInterpolator(SMALL), 0, latency_repeats=3, throughput_points=100)
     assert est.feature_names == NAMES and est.target_name_ == "power"
 
 
@@ -90,8 +90,8 @@ def test_coverage_by_hand():
 
 def test_ensemble_std_holds_spread_and_residual(tmp_path):
     X, y, f = get_function("synthetic5d").sample(1500, seed=7)
-    one = Interpolator(SMALL, seed=3).fit(X[:1000], y[:1000], X[1000:1250], y[1000:1250])
-    ens = Interpolator({**SMALL, "members": 4}, seed=3).fit(
+    one = MLPInterpolator(SMALL, seed=3).fit(X[:1000], y[:1000], X[1000:1250], y[1000:1250])
+    ens = MLPInterpolator({**SMALL, "members": 4}, seed=3).fit(
         X[:1000], y[:1000], X[1000:1250], y[1000:1250]
     )
     # the first member is the single network (the same seed); the ensemble is their mean
@@ -112,12 +112,12 @@ def test_ensemble_std_holds_spread_and_residual(tmp_path):
         np.mean((one.predict(X[1000:1250]) - y[1000:1250]) ** 2)
     )
     ens.save(tmp_path / "e.pt")
-    back = Interpolator.load(tmp_path / "e.pt")
+    back = MLPInterpolator.load(tmp_path / "e.pt")
     assert len(back.members_) == 4
     np.testing.assert_array_equal(
         back.predict(X[:9], return_std=True)[1], ens.predict(X[:9], return_std=True)[1]
     )
-    no_val = Interpolator(SMALL).fit(X[:300], y[:300])
+    no_val = MLPInterpolator(SMALL).fit(X[:300], y[:300])
     with pytest.raises(ValueError, match="fitted without validation data"):
         no_val.predict(X[:3], return_std=True)
 
@@ -131,7 +131,7 @@ def torch_rows(est, X):
 @pytest.mark.parametrize("members", [1, 3])
 def test_gradients_match_finite_differences(members):
     X, y, _ = get_function("friedman1").sample(600, seed=8)
-    est = Interpolator({**SMALL, "activation": "tanh", "members": members}, seed=1).fit(X, y)
+    est = MLPInterpolator({**SMALL, "activation": "tanh", "members": members}, seed=1).fit(X, y)
     pts = X[:6]
     grad = est.predict_grad(pts)
     h = 1e-3

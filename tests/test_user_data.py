@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from interp5d import Interpolator, get_function
+from interp5d import MLPInterpolator, get_function
 from interp5d.data import load_points
 from interp5d.report.plots_names import FIGURE_NAMES
 
@@ -107,7 +107,7 @@ def test_predict_rule_matches_the_model(user_run):
     out = pd.read_csv(user_run / "results/predictions/mine.csv")
     # the model's features in its order, whatever the query file's order
     assert list(out.columns) == ["a", "b", "c", "d", "e", "prediction", "std", "out_of_range"]
-    est = Interpolator.load(user_run / "results/runs/csvdata/tuned/n100_seed1/model.pt")
+    est = MLPInterpolator.load(user_run / "results/runs/csvdata/tuned/n100_seed1/model.pt")
     assert est.feature_names == ["a", "b", "c", "d", "e"] and est.target_name_ == "target"
     pts = pd.read_csv(user_run / "points.csv")  # a table: matched by name
     mean, std = est.predict(pts, return_std=True)
@@ -158,7 +158,7 @@ def test_cli_fit_and_predict_round_trip(user_run, tmp_path):
     # are taken in the file's order, and it says so
     assert "fitted without feature names, so the columns ['c', 'a', 'e', 'b', 'd']" in pred.stderr
     assert "2 of 5 point(s) lie outside the training range" in pred.stderr
-    est = Interpolator.load(tmp_path / "m.pt")
+    est = MLPInterpolator.load(tmp_path / "m.pt")
     got = pd.read_csv(tmp_path / "p.csv")
     assert np.allclose(got["prediction"], est.predict(load_points(user_run / "points.csv")))
     bad = subprocess.run(
@@ -382,7 +382,7 @@ def test_report_renders_in_a_real_browser(report_html, tmp_path):
 
 def test_a_diverged_model_refuses_to_predict(tmp_path, user_run):
     X, y, _ = get_function("synthetic5d").sample(100, seed=0)
-    est = Interpolator({"lr": 1e12, "epochs": 30, "batch_size": 8}).fit(X, y)
+    est = MLPInterpolator({"lr": 1e12, "epochs": 30, "batch_size": 8}).fit(X, y)
     assert est.status_ == "diverged"
     est.save(tmp_path / "d.pt")
     from interp5d.predict import predict_file

@@ -89,9 +89,9 @@ def test_default_config_dry_run_plan():
         ("config/uncertainty.yaml", {"generate_dataset": 18, "train_profile": 72}),
         # 2 functions x 3 plans x 3 sizes x 3 seeds, 2 recipes
         ("config/sampling.yaml", {"generate_dataset": 54, "train_profile": 108}),
-        # 8 functions x (3 sizes x 5 seeds + 2 sizes x 3 seeds) x (2 recipes + 4 baselines),
-        # and krg at n <= 300 (8 x 2 sizes x 5 seeds)
-        ("config/samples.yaml", {"generate_dataset": 168, "train_profile": 1008 + 80}),
+        # 8 functions x (3 sizes x 5 seeds + 2 sizes x 3 seeds) x (2 recipes + 4 baselines
+        # + the default), and krg at n <= 300 (8 x 2 sizes x 5 seeds)
+        ("config/samples.yaml", {"generate_dataset": 168, "train_profile": 1176 + 80}),
     ],
 )
 def test_study_configs_plan(configfile, expected):

@@ -51,7 +51,8 @@ def _writable(path: str, option: str) -> None:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from interp5d.interpolator import Interpolator
+    from interp5d.auto import Interpolator
+    from interp5d.interpolator import MLPInterpolator
 
     _writable(args.out, "--out")
     ds = load_dataset(
@@ -62,11 +63,12 @@ def _fit(args: argparse.Namespace) -> int:
         drop_nonfinite=args.drop_nonfinite,
     )
     tr, va, te = split_indices(len(ds), tuple(args.split), args.seed)
-    est = Interpolator(
-        recipe=args.recipe, seed=args.seed, threads=args.threads, log_every_s=args.log_every
-    )
+    recipe = "tuned" if args.recipe == "auto" else args.recipe
     if args.members != 1:
-        est.set_params(recipe__members=args.members)
+        recipe = {**RECIPES[recipe].to_dict(), "members": args.members}
+    # auto: the default interpolator (a GP or the MLP, by validation); a recipe: the MLP
+    cls = Interpolator if args.recipe == "auto" else MLPInterpolator
+    est = cls(recipe=recipe, seed=args.seed, threads=args.threads, log_every_s=args.log_every)
     t0 = time.perf_counter()
     # a CSV's named columns are fitted as a table: the model keeps and checks the names
     est.fit(ds.features(tr), ds.target(tr), ds.features(va), ds.target(va))
@@ -79,8 +81,7 @@ def _fit(args: argparse.Namespace) -> int:
         "status": est.status_,
         "features": est.feature_names,
         "target": est.target_name_,
-        "members": len(est.members_),
-        "epochs_run": est.result_.epochs_run,
+        **_fitted_summary(est),
         "fit_time_s": round(fit_time, 4),
         "test": {k: round(v, 6) for k, v in metrics.items()},
     }
@@ -93,6 +94,19 @@ def _fit(args: argparse.Namespace) -> int:
     # strict JSON: a NaN or inf (R² undefined, an overflowing error) is written as null
     print(json.dumps(json_safe(report), indent=2, allow_nan=False))
     return 0 if est.status_ != "diverged" else 3
+
+
+def _fitted_summary(est) -> dict:
+    """What the fit report says of the model: the default's choice (every candidate's
+    validation MSE), an MLP's networks and epochs."""
+    if est.name == "auto":
+        out = {"chosen": est.choice_["chosen"], "val_mse": est.choice_["val_mse"]}
+        est = est.chosen_
+        if est.name != "mlp":
+            return out
+    else:
+        out = {}
+    return {**out, "members": len(est.members_), "epochs_run": est.result_.epochs_run}
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -162,9 +176,11 @@ def parser() -> argparse.ArgumentParser:
     fit.add_argument("--out", required=True, help="where to save the model (.pt)")
     fit.add_argument(
         "--recipe",
-        default="tuned",
-        choices=sorted(RECIPES),
-        help="training recipe: 'tuned' (default, trained well) or 'seed' (the seed study's)",
+        default="auto",
+        choices=["auto", *sorted(RECIPES)],
+        help="'auto' (default: a Gaussian process or the tuned MLP, whichever has the lower "
+        "validation MSE), or the MLP alone by its recipe: 'tuned' (trained well) or 'seed' "
+        "(the seed study's)",
     )
     fit.add_argument(
         "--seed", type=_count(0), default=42, help="seed of the split and initialisation"

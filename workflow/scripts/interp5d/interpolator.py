@@ -1,4 +1,4 @@
-"""Interpolator: the 5-D MLP interpolator, a scikit-learn estimator (fit, predict, score,
+"""MLPInterpolator: the 5-D MLP interpolator, a scikit-learn estimator (fit, predict, score,
 clone, set_params, model selection) that saves to and loads from one file."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from interp5d.data import DataError
 from interp5d.functions import N_FEATURES
 from interp5d.methods.base import Method, NotFittedError, check_arrays, require_keys
 from interp5d.model import build_mlp, pick_device
-from interp5d.recipes import Recipe, get_recipe
+from interp5d.recipes import Recipe, RecipeParams, get_recipe
 from interp5d.threads import torch_threads
 from interp5d.training.loop import TrainResult, fit_model, predict_rows, training_rows
 
-__all__ = ["Interpolator", "NotFittedError"]
+__all__ = ["MLPInterpolator", "NotFittedError"]
 
 
-class Interpolator(Method):
+class MLPInterpolator(RecipeParams, Method):
     """A 5-D neural-network interpolator.
 
     The constructor only stores settings: a recipe (name, dict or Recipe; its settings can
@@ -49,22 +49,6 @@ class Interpolator(Method):
         self.device = device
         self.predict_chunk = predict_chunk
         self.log_every_s = log_every_s
-
-    # -- recipe settings as nested parameters (recipe__lr, ...) ---------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        params = super().get_params(deep=False)
-        if deep:
-            with contextlib.suppress(ValueError):  # an invalid recipe shows up in fit
-                for key, value in get_recipe(self.recipe).to_dict().items():
-                    params[f"recipe__{key}"] = value
-        return params
-
-    def set_params(self, **params: Any) -> Interpolator:
-        changes = {k.split("__", 1)[1]: params.pop(k) for k in list(params) if "__" in k}
-        if changes:
-            recipe = params.pop("recipe", self.recipe)
-            self.recipe = {**get_recipe(recipe).to_dict(), **changes}
-        return super().set_params(**params)
 
     # -- training -----------------------------------------------------------------
     def _fit(self, X, y, X_val, y_val, monitor) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -158,6 +159,28 @@ RECIPES: dict[str, Recipe] = {
         engine="native",
     ),
 }
+
+
+class RecipeParams:
+    """An estimator's `recipe` settings as nested parameters (recipe__lr, ...), as
+    scikit-learn's get_params/set_params give them, e.g. to GridSearchCV."""
+
+    recipe: str | dict[str, Any] | Recipe
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = super().get_params(deep=False)
+        if deep:
+            with contextlib.suppress(ValueError):  # an invalid recipe shows up in fit
+                for key, value in get_recipe(self.recipe).to_dict().items():
+                    params[f"recipe__{key}"] = value
+        return params
+
+    def set_params(self, **params: Any):
+        changes = {k.split("__", 1)[1]: params.pop(k) for k in list(params) if "__" in k}
+        if changes:
+            recipe = params.pop("recipe", self.recipe)
+            self.recipe = {**get_recipe(recipe).to_dict(), **changes}
+        return super().set_params(**params)
 
 
 def get_recipe(recipe: str | dict[str, Any] | Recipe) -> Recipe:

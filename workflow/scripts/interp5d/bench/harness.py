@@ -35,6 +35,9 @@ def warm_up_params(method: Method) -> dict[str, Any]:
     if method.name == "krg":
         # one solve at theta0 has the run's shapes; the likelihood search need not run
         return {"hyper_opt": "NoOp", "n_start": 1}
+    if method.name == "auto":
+        # each candidate's own warm-up: the MLP's one pass, the GP's short search
+        return {"recipe": _mlp_view().warm_up_params(method)["recipe"], "gp_select_rows": 20}
     return {}
 
 
@@ -55,6 +58,15 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
         }
     if est.name == "krg":
         return {"krg_theta": est.theta_.tolist(), "krg_noise": est.noise_}
+    if est.name == "auto":
+        # what it chose and why: every candidate's validation MSE, fit seconds and rows
+        choice = est.choice_
+        return {
+            "auto_choice": choice["chosen"],
+            "auto_val_mse": choice["val_mse"],
+            "auto_fit_s": choice["fit_s"],
+            "auto_rows": choice["rows"],
+        }
     return {}
 
 

@@ -1,4 +1,4 @@
-"""The benchmark harness's view of the MLP (interp5d.interpolator.Interpolator): its
+"""The benchmark harness's view of the MLP (interp5d.interpolator.MLPInterpolator): its
 warm-up, its training loop's record, the loop's paired roofline and its prediction memory,
 worked out from what the fitted estimator is (its recipe, layer widths and training
 results). interp5d.bench.harness imports it by name for an MLP alone."""
@@ -10,7 +10,7 @@ from typing import Any
 
 from interp5d.bench.profiling import estimate_prediction_bytes
 from interp5d.bench.roofline import step_roofline
-from interp5d.interpolator import Interpolator
+from interp5d.interpolator import MLPInterpolator
 from interp5d.model import layer_widths
 from interp5d.recipes import get_recipe
 from interp5d.threads import torch_threads
@@ -20,7 +20,7 @@ from interp5d.training.loop import estimate_loop_bytes
 MB = 1024**2
 
 
-def warm_up_params(method: Interpolator) -> dict[str, Any]:
+def warm_up_params(method: MLPInterpolator) -> dict[str, Any]:
     """One epoch runs every batch shape of the real fit and, with a validation set, every
     validation chunk shape."""
     short = replace(
@@ -34,7 +34,7 @@ def warm_up_params(method: Interpolator) -> dict[str, Any]:
     return {"recipe": short, "log_every_s": None}
 
 
-def fit_record(est: Interpolator, loop_memory: dict[str, float] | None) -> dict[str, Any]:
+def fit_record(est: MLPInterpolator, loop_memory: dict[str, float] | None) -> dict[str, Any]:
     """The training loop's engine, steps, time, FLOP rate and memory (counted, and
     metered when `loop_memory` is given)."""
     res, widths = est.result_, layer_widths(est.model_)
@@ -64,7 +64,7 @@ def fit_record(est: Interpolator, loop_memory: dict[str, float] | None) -> dict[
     return record
 
 
-def loop_roofline(est: Interpolator) -> float | None:
+def loop_roofline(est: MLPInterpolator) -> float | None:
     """GFLOP/s of the fitted training loop's step products alone, timed now (the runner
     times it right after the fit, so that the loop's rate over it is a ratio measured side
     by side); None for a model on a GPU (the roofline's products are timed on the CPU)."""
@@ -75,6 +75,6 @@ def loop_roofline(est: Interpolator) -> float | None:
         return step_roofline(layer_widths(est.model_), rows)["gflops_per_s"]
 
 
-def predict_estimate_bytes(est: Interpolator, n_points: int) -> int:
+def predict_estimate_bytes(est: MLPInterpolator, n_points: int) -> int:
     """An analytic estimate of predict's peak memory for n points."""
     return estimate_prediction_bytes(n_points, est.recipe_.hidden, est.predict_chunk)

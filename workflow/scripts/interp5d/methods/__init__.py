@@ -8,7 +8,8 @@ from importlib import import_module
 from typing import Any
 
 REGISTRY: dict[str, str] = {
-    "mlp": "interp5d.interpolator:Interpolator",  # the interpolator; the config's recipes
+    "mlp": "interp5d.interpolator:MLPInterpolator",  # the MLP; the config's recipes
+    "auto": "interp5d.auto:Interpolator",  # the default: a GP or the MLP, by validation
     "ols": "interp5d.methods.least_squares:LeastSquares",
     "sklearn_mlp": "interp5d.methods.sklearn_mlp:SklearnMLP",
     "rbf": "interp5d.methods.rbf:ThinPlateRBF",

@@ -304,10 +304,9 @@ class Method:
     def _saved_params(self) -> dict[str, Any]:
         return self.get_params()
 
-    def save(self, path: str | Path) -> None:
-        """One file of tensors and JSON (no pickle): settings, scalers, fitted state."""
-        import torch
-
+    def to_metadata(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What `save` writes: the metadata (settings, scalers, fitted state; JSON values)
+        and the arrays; `_from_checked` reads them back."""
         self._check_fitted()
         meta, arrays = self._state()
         common = {
@@ -325,9 +324,16 @@ class Method:
             "target_name": self.target_name_,
             "noise_var": self.noise_var_,
         }
+        return {**common, "state": meta}, arrays
+
+    def save(self, path: str | Path) -> None:
+        """One file of tensors and JSON (no pickle): settings, scalers, fitted state."""
+        import torch
+
+        meta, arrays = self.to_metadata()
         blob = {
             # standard JSON: NaN/inf (a history's unvalidated epochs) are written as null
-            "metadata": json.dumps(json_safe({**common, "state": meta}), allow_nan=False),
+            "metadata": json.dumps(json_safe(meta), allow_nan=False),
             "arrays": {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in arrays.items()},
         }
         torch.save(blob, path)

@@ -1,0 +1,186 @@
+"""The default interpolator (interp5d.Interpolator): its choice on hand-built cases where
+each candidate must win, save/load of each choice, the one-point fast path against the
+plain path, and the GP's gradient against finite differences."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from interp5d import DataError, Interpolator, Method, get_function
+from interp5d.fastpath import GPPoint
+from interp5d.methods.base import clone
+from interp5d.methods.gp import GaussianProcess
+
+W = np.array([1.0, -2.0, 1.0, 0.5, 1.0])
+
+
+def oblique_hinge(X: np.ndarray) -> np.ndarray:
+    """max(w·x - 1.2, 0): a hinge across the inputs, a ReLU's shape, which a product of
+    one-input kernels fits badly (the MLP's validation MSE is ~8x lower at 600 rows)."""
+    return np.maximum(X @ W - 1.2, 0.0)
+
+
+def split(f, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X, Xv = rng.uniform(0, 1, (n, 5)), rng.uniform(0, 1, (n // 2, 5))
+    return X, f(X), Xv, f(Xv)
+
+
+@pytest.fixture(scope="module")
+def gp_choice():
+    # a smooth, noise-free engineering function: a GP's validation MSE is ~1000x the MLP's
+    fn = get_function("borehole")
+    X, y, _ = fn.sample(300, 1)
+    return Interpolator(seed=1).fit(X[:200], y[:200], X[200:], y[200:]), X
+
+
+@pytest.fixture(scope="module")
+def mlp_choice():
+    X, y, Xv, yv = split(oblique_hinge, 600)
+    return Interpolator(seed=1).fit(X, y, Xv, yv), Xv
+
+
+def test_the_gp_is_chosen_where_it_is_more_accurate(gp_choice):
+    est, _ = gp_choice
+    choice = est.choice_
+    assert choice["chosen"] == "gp" and est.chosen_.name == "gp"
+    assert choice["val_mse"]["gp"] < choice["val_mse"]["mlp"]
+    assert choice["rows"] == {"gp": 200, "mlp": 200} and choice["val_rows"] == 100
+    assert set(choice["fit_s"]) == {"gp", "mlp"}
+
+
+def test_the_mlp_is_chosen_where_it_is_more_accurate(mlp_choice):
+    est, _ = mlp_choice
+    assert est.choice_["chosen"] == "mlp" and est.chosen_.name == "mlp"
+    assert est.choice_["val_mse"]["mlp"] < est.choice_["val_mse"]["gp"]
+
+
+def test_the_choice_is_the_lower_validation_mse_in_the_data_units(gp_choice):
+    est, X = gp_choice
+    fn = get_function("borehole")
+    y = fn.f(X)
+    # the chosen model's validation MSE, recomputed from its predictions
+    mse = float(np.mean((est.predict(X[200:]) - y[200:]) ** 2))
+    assert est.choice_["val_mse"]["gp"] == pytest.approx(mse, rel=1e-6)
+
+
+def test_large_n_leaves_the_gp_out_and_without_validation_the_choice_is_by_size():
+    X, y, Xv, yv = split(oblique_hinge, 300)
+    recipe = {"epochs": 2, "batch_size": 64, "engine": "fast"}
+    est = Interpolator(recipe=recipe, gp_up_to=100).fit(X, y, Xv, yv)
+    assert list(est.choice_["val_mse"]) == ["mlp"] and est.choice_["chosen"] == "mlp"
+    est = Interpolator(recipe=recipe).fit(X, y)
+    assert est.choice_["chosen"] == "gp" and est.choice_["val_mse"] == {}
+    assert "no validation data" in est.choice_["why"]
+    # above gp_rows the GP is solved on a seeded subset of that many rows
+    est = Interpolator(recipe=recipe, gp_rows=150).fit(X, y, Xv, yv)
+    assert est.choice_["rows"] == {"gp": 150, "mlp": 300}
+
+
+@pytest.mark.parametrize("which", ["gp_choice", "mlp_choice"])
+def test_save_and_load_keep_the_choice_and_the_predictions(which, request, tmp_path):
+    est, X = request.getfixturevalue(which)
+    est.save(tmp_path / "m.pt")
+    back = Interpolator.load(tmp_path / "m.pt")
+    assert isinstance(back, Interpolator) and back.choice_ == json.loads(json.dumps(est.choice_))
+    # a GP is solved again on load, on however many BLAS threads the caller has (the fit
+    # ran on one): near interpolation its predictions carry that rounding, ~1e-9 of ŷ
+    np.testing.assert_allclose(back.predict(X[:50]), est.predict(X[:50]), rtol=1e-7, atol=0)
+    # off the training rows (on them a GP's std is ~0, rounding alone)
+    mean, std = back.predict(X[-50:], return_std=True)
+    np.testing.assert_allclose(std, est.predict(X[-50:], return_std=True)[1], rtol=1e-5)
+    assert (std > 0).all()
+    # the fast path is rebuilt on load
+    assert back.predict(X[0]) == pytest.approx(est.predict(X[0]), rel=1e-7)
+
+
+def test_a_file_whose_choice_does_not_match_its_model_is_refused(gp_choice, tmp_path):
+    est, _ = gp_choice
+    est.save(tmp_path / "m.pt")
+    blob = torch.load(tmp_path / "m.pt", weights_only=True)
+    meta = json.loads(blob["metadata"])
+    meta["state"]["choice"]["chosen"] = "mlp"
+    blob["metadata"] = json.dumps(meta)
+    torch.save(blob, tmp_path / "bad.pt")
+    with pytest.raises(DataError, match=r"bad\.pt: state\.chosen holds a 'gp' model"):
+        Method.load(tmp_path / "bad.pt")
+    meta["state"]["choice"]["chosen"] = "gp"
+    del meta["state"]["chosen"]["x_scaler"]
+    blob["metadata"] = json.dumps(meta)
+    torch.save(blob, tmp_path / "bad2.pt")
+    with pytest.raises(DataError, match=r"state\.chosen: metadata key\(s\) \['x_scaler'\]"):
+        Method.load(tmp_path / "bad2.pt")
+
+
+def test_the_mlp_fast_path_is_the_plain_path(mlp_choice):
+    est, X = mlp_choice
+    assert est._fast is not None
+    scale = float(np.std(est.predict(X)))
+    for x in X[:20]:
+        # the plain path multiplies in float32, the fast one in float64
+        assert est.predict(x) == pytest.approx(est.predict_plain(x), abs=1e-5 * scale)
+    grads = est.predict_grad(X[:20])  # the plain batch path: autograd through the network
+    fast = np.array([est.predict_grad(x) for x in X[:20]])
+    np.testing.assert_allclose(fast, grads, atol=1e-4 * np.abs(grads).max())
+
+
+def test_the_gp_fast_path_is_the_plain_path(gp_choice):
+    est, X = gp_choice
+    fast_path = est._fast
+    assert isinstance(fast_path, GPPoint)
+    for x in X[200:220]:
+        # both sum Σ α_j R_j in float64, in another order: near interpolation α is large
+        # (noise ratio ~1e-14), so the rounding is relative to Σ |α_j R_j|, not to ŷ
+        r = fast_path._rows(x, False)[0]
+        magnitude = float(np.abs(fast_path.alpha * r).sum())
+        assert est.predict(x) == pytest.approx(est.predict_plain(x), abs=1e-9 * magnitude)
+    grads = est.predict_grad(X[200:220])
+    fast = np.array([est.predict_grad(x) for x in X[200:220]])
+    np.testing.assert_allclose(fast, grads, rtol=1e-6, atol=1e-8 * np.abs(grads).max())
+
+
+def test_the_fast_path_leaves_other_points_to_the_plain_path(gp_choice):
+    est, X = gp_choice
+    with pytest.raises(DataError, match="NaN/inf"):
+        est.predict(np.full(5, np.nan))
+    assert est.predict(X[0].tolist()) == pytest.approx(est.predict(X[0]), rel=1e-9)
+    assert isinstance(est.predict(X[0].astype(np.float32)), float)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "nu"),
+    [("product_matern", 2.5), ("product_matern", 1.5), ("matern", 2.5), ("sqexp", 2.5)],
+)
+def test_the_gp_gradient_is_the_finite_difference_of_its_prediction(kernel, nu):
+    X, y, _ = get_function("synthetic5d").sample(120, 3)
+    gp = GaussianProcess(kernel=kernel, nu=nu, noise_floor=1e-6).fit(X, y)
+    pts = np.random.default_rng(4).uniform(0.1, 0.9, (6, 5))
+    h = 1e-6
+    fd = np.array(
+        [
+            [(gp.predict(p + h * e) - gp.predict(p - h * e)) / (2 * h) for e in np.eye(5)]
+            for p in pts
+        ]
+    )
+    np.testing.assert_allclose(gp.predict_grad(pts), fd, rtol=1e-4, atol=1e-6 * np.abs(fd).max())
+    assert gp.predict_grad(pts[0]).shape == (5,)
+
+
+def test_clone_and_settings():
+    est = Interpolator(gp_select_rows=50, seed=3)
+    twin = clone(est)
+    assert twin.get_params() == est.get_params() and not hasattr(twin, "choice_")
+    with pytest.raises(ValueError, match="auto: gp_rows must be a whole number >= 1"):
+        Interpolator(gp_rows=0).fit(*split(oblique_hinge, 40)[:2])
+
+
+def test_the_runner_measures_it_and_records_the_choice():
+    from interp5d import Dataset, build_method, profile_run
+
+    X, y, f = get_function("borehole").sample(200, 5)
+    method = build_method({"class": "auto", "settings": {"gp_select_rows": 60}}, seed=5, threads=1)
+    rec, est = profile_run(Dataset(X, y, f), method, 5, latency_repeats=3, throughput_points=0)
+    assert rec["auto_choice"] == est.choice_["chosen"] == "gp"
+    assert set(rec["auto_val_mse"]) == {"gp", "mlp"} and rec["auto_rows"]["gp"] == rec["n_train"]
+    assert rec["r2"] > 0.99 and rec["coverage_95"] is not None

@@ -1,0 +1,259 @@
+"""Interpolator: the default 5-D interpolator. It fits a few candidates, chosen by the
+number of training rows, and keeps the one with the lowest validation MSE: a Gaussian
+process (kriging's accuracy with few samples) and the MLP recipe (its speed with many)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+
+from interp5d.data import DataError
+from interp5d.fastpath import PointPath, point_path
+from interp5d.functions import N_FEATURES
+from interp5d.methods.base import COMMON_KEYS, Method, require_keys
+from interp5d.recipes import Recipe, RecipeParams
+
+__all__ = ["Interpolator"]
+
+CHOOSABLE = ("gp", "mlp")  # what a saved choice may hold
+
+
+class Interpolator(RecipeParams, Method):
+    """The default interpolator: model selection on the validation split.
+
+    Candidates, by the number n of training rows:
+    - a Gaussian process (`gp`: product Matérn 5/2; hyperparameters searched on a seeded
+      subsample of `gp_select_rows` rows, that search refined on `gp_refine_rows` rows, to
+      a relative change of `gp_tol`; then solved on all rows, or on a seeded subset of
+      `gp_rows` of them when n is larger), while n <= `gp_up_to`;
+    - the MLP `recipe` (`mlp`: `tuned` by default; its settings one by one as
+      `recipe__<key>`, as MLPInterpolator's) on all rows, always.
+
+    Each is fitted on the training rows and scored by its MSE on (at most `val_rows` of)
+    the validation rows; the lowest is kept, and `choice_` records every candidate's
+    validation MSE, fit seconds and rows (the model file and the run record keep it). With
+    no validation data the choice is by size alone: the GP where it is a candidate.
+    Prediction, the predictive std and the gradient are the chosen model's; one point
+    (shape (5,)) takes a fast numpy path (interp5d.fastpath) where the model has one.
+
+    `threads` bounds torch's and the BLAS pools' threads during fit (None: leave them),
+    set back after it; prediction uses the MLP's torch threads, the GP's numpy as it is.
+    """
+
+    name: ClassVar[str] = "auto"
+
+    def __init__(
+        self,
+        recipe: str | dict[str, Any] | Recipe = "tuned",
+        seed: int = 42,
+        threads: int | None = 1,
+        device: str = "cpu",
+        gp_rows: int = 3000,
+        gp_up_to: int = 20_000,
+        gp_select_rows: int = 400,
+        gp_refine_rows: int = 1000,
+        gp_tol: float = 1e-7,
+        val_rows: int = 5000,
+        log_every_s: float | None = None,
+    ) -> None:
+        self.recipe = recipe
+        self.seed = seed
+        self.threads = threads
+        self.device = device
+        self.gp_rows = gp_rows
+        self.gp_up_to = gp_up_to
+        self.gp_select_rows = gp_select_rows
+        self.gp_refine_rows = gp_refine_rows
+        self.gp_tol = gp_tol
+        self.val_rows = val_rows
+        self.log_every_s = log_every_s
+
+    # -- the candidates -----------------------------------------------------------
+    def candidates(self, n: int) -> dict[str, Method]:
+        """The unfitted candidates for n training rows, by name."""
+        from interp5d.interpolator import MLPInterpolator
+        from interp5d.methods.gp import GaussianProcess
+
+        out: dict[str, Method] = {}
+        if n <= self.gp_up_to:
+            out["gp"] = GaussianProcess(
+                select_rows=self.gp_select_rows,
+                max_rows=self.gp_rows,
+                refine_rows=self.gp_refine_rows,
+                tol=self.gp_tol,
+                seed=self.seed,
+            )
+        out["mlp"] = MLPInterpolator(
+            recipe=self.recipe,
+            seed=self.seed,
+            threads=self.threads,
+            device=self.device,
+            log_every_s=self.log_every_s,
+        )
+        return out
+
+    def _check_settings(self) -> None:
+        for key in ("gp_rows", "gp_up_to", "gp_select_rows", "gp_refine_rows", "val_rows"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"auto: {key} must be a whole number >= 1, got {value!r}")
+
+    def _limits(self):
+        from interp5d.threads import thread_limits
+
+        if self.threads is None:
+            import contextlib
+
+            return contextlib.nullcontext()
+        return thread_limits(self.threads)
+
+    def _fit(self, X, y, X_val, y_val, monitor) -> None:
+        self._check_settings()
+        self._fast = None
+        rng = np.random.default_rng(self.seed)
+        scores: dict[str, float | None] = {}
+        seconds: dict[str, float] = {}
+        rows: dict[str, int] = {}
+        fitted: dict[str, Method] = {}
+        if X_val is not None and len(X_val) > self.val_rows:
+            keep = np.sort(rng.choice(len(X_val), self.val_rows, replace=False))
+            X_score, y_score = X_val[keep], y_val[keep]
+        else:
+            X_score, y_score = X_val, y_val
+        with self._limits():
+            for name, est in self.candidates(len(X)).items():
+                Xc, yc = X, y
+                if name == "gp" and len(X) > self.gp_rows:
+                    # the GP on a seeded subset: its cost grows as n³
+                    sub = np.sort(rng.choice(len(X), self.gp_rows, replace=False))
+                    Xc, yc = X[sub], y[sub]
+                t0 = time.perf_counter()
+                est.fit(Xc, yc, X_val, y_val)
+                seconds[name] = time.perf_counter() - t0
+                rows[name] = len(Xc)
+                fitted[name] = est
+                if X_score is not None:
+                    mse = float(np.mean((est.predict(X_score) - y_score) ** 2))
+                    scores[name] = mse if math.isfinite(mse) else None
+        if X_score is not None:
+            ranked = sorted(
+                (s if s is not None else math.inf, i, n) for i, (n, s) in enumerate(scores.items())
+            )
+            chosen, why = ranked[0][2], "lowest validation MSE"
+        else:
+            chosen = "gp" if "gp" in fitted else "mlp"
+            why = "no validation data: by size (the GP where it is a candidate)"
+        self.chosen_ = fitted[chosen]
+        self.status_ = self.chosen_.status_
+        self.history_ = dict(self.chosen_.history_)
+        # validation MSEs are on the standardised target; scale to the data's units
+        y_var = float(self.y_scaler_.scale) ** 2
+        self.choice_ = {
+            "chosen": chosen,
+            "why": why,
+            "val_mse": {k: None if v is None else v * y_var for k, v in scores.items()},
+            "val_rows": 0 if X_score is None else len(X_score),
+            "fit_s": seconds,
+            "rows": rows,
+        }
+        self._fast = point_path(self.chosen_, (self.x_scaler_, self.y_scaler_))
+
+    # -- prediction ---------------------------------------------------------------
+    # prediction leaves the thread pools alone: setting them costs ~1.5 ms a call (the MLP
+    # sets torch's threads itself, as it does in fit)
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return self.chosen_.predict(X)
+
+    def _predict_var(self, X: np.ndarray) -> np.ndarray:
+        return self.chosen_.predict(X, return_std=True)[1] ** 2
+
+    def has_std(self) -> bool:
+        return hasattr(self, "chosen_") and self.chosen_.has_std()
+
+    def predict(self, X: Any, return_std: bool = False):
+        # one point of float64 numbers: the fast path, unless it has none or the point or
+        # its prediction is not finite (the plain path then refuses or warns, as it does)
+        fast: PointPath | None = getattr(self, "_fast", None)
+        if (
+            fast is not None
+            and not return_std
+            and type(X) is np.ndarray
+            and X.shape == (N_FEATURES,)
+            and X.dtype == np.float64
+            and math.isfinite(X.sum())
+        ):
+            value = fast.value(X)
+            if math.isfinite(value):
+                return value
+        return super().predict(X, return_std)
+
+    def predict_grad(self, X: Any) -> np.ndarray:
+        """The gradient of the prediction with respect to the inputs, ∂ŷ/∂x (m, 5) in the
+        data's units (for one point of shape (5,), shape (5,)): the chosen model's."""
+        fast: PointPath | None = getattr(self, "_fast", None)
+        if (
+            fast is not None
+            and type(X) is np.ndarray
+            and X.shape == (N_FEATURES,)
+            and X.dtype == np.float64
+            and math.isfinite(X.sum())
+        ):
+            g = fast.grad(X)
+            if np.isfinite(g).all():
+                return g
+        X, single = self._points(X)
+        g = self.chosen_.predict_grad(self.x_scaler_.transform(X))
+        out = np.atleast_2d(g) * (self.y_scaler_.scale / self.x_scaler_.scale)
+        return out[0] if single else out
+
+    def predict_plain(self, X: Any) -> Any:
+        """predict without the one-point fast path (the reference it is tested against)."""
+        return super().predict(X)
+
+    # -- persistence --------------------------------------------------------------
+    def _saved_params(self) -> dict[str, Any]:
+        params = self.get_params(deep=False)
+        if isinstance(self.recipe, Recipe):  # a Recipe as its settings: JSON
+            params["recipe"] = self.recipe.to_dict()
+        return params
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta, arrays = self.chosen_.to_metadata()
+        return (
+            {"choice": self.choice_, "chosen": meta},
+            {f"chosen.{k}": v for k, v in arrays.items()},
+        )
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        require_keys(meta, ("choice", "chosen"), "state.")
+        choice, inner = meta["choice"], meta["chosen"]
+        if not isinstance(choice, dict) or choice.get("chosen") not in CHOOSABLE:
+            raise DataError(f"state.choice must name one of {list(CHOOSABLE)}, got {choice!r:.80}")
+        if not isinstance(inner, dict):
+            raise DataError("state.chosen must be a mapping (the chosen model's metadata)")
+        if inner.get("method") != choice["chosen"]:
+            raise DataError(
+                f"state.chosen holds a {inner.get('method')!r} model, the choice says "
+                f"{choice['chosen']!r}"
+            )
+        unprefixed = [k for k in arrays if not k.startswith("chosen.")]
+        if unprefixed:
+            raise DataError(f"array(s) {unprefixed} unexpected (only chosen.*)")
+        try:
+            require_keys(inner, COMMON_KEYS)
+            self.chosen_ = Method._from_checked(
+                inner, {k.removeprefix("chosen."): v for k, v in arrays.items()}
+            )
+        except DataError as e:
+            raise DataError(f"state.chosen: {e}") from None
+        self.choice_ = choice
+        self._fast = point_path(self.chosen_, (self.x_scaler_, self.y_scaler_))
+
+    @classmethod
+    def load(cls, path):
+        """A model saved by `save`: this default's, or any method's (an MLPInterpolator's,
+        a baseline's), as the file holds it."""
+        return Method.load(path)

@@ -1,0 +1,164 @@
+"""One point, fast: a fitted model's arithmetic for a single query point in plain numpy
+(float64), the standardisations folded into the weights (the MLP) or the training rows (the
+Gaussian process), without torch's dispatch or the batch path's checks. `Method.predict`
+stays the reference path beside it; tests tie the two."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from interp5d.data import Standardizer
+    from interp5d.methods.base import Method
+
+
+class PointPath(Protocol):
+    def value(self, x: np.ndarray) -> float: ...
+
+    def grad(self, x: np.ndarray) -> np.ndarray: ...
+
+
+class Affine:
+    """x ↦ (x - mean) / scale into the model's inputs, f ↦ y_mean + y_scale·f out of it:
+    the outer estimator's standardisation and the inner model's, composed."""
+
+    def __init__(self, outer: tuple[Standardizer, Standardizer], inner: Method) -> None:
+        (ox, oy), ix, iy = outer, inner.x_scaler_, inner.y_scaler_
+        # ((x - om)/os - im)/is = (x - (om + os·im)) / (os·is)
+        self.x_mean = np.asarray(ox.mean + ox.scale * ix.mean, dtype=np.float64)
+        self.x_scale = np.asarray(ox.scale * ix.scale, dtype=np.float64)
+        self.y_mean = float(oy.mean + oy.scale * iy.mean)
+        self.y_scale = float(oy.scale * iy.scale)
+
+
+def _silu(z: np.ndarray) -> np.ndarray:
+    return z / (1.0 + np.exp(-z))
+
+
+def _silu_slope(z: np.ndarray) -> np.ndarray:
+    s = 1.0 / (1.0 + np.exp(-z))
+    return s * (1.0 + z * (1.0 - s))
+
+
+def _tanh_slope(z: np.ndarray) -> np.ndarray:
+    t = np.tanh(z)
+    return 1.0 - t * t
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0)
+
+
+def _relu_slope(z: np.ndarray) -> np.ndarray:
+    return (z > 0).astype(np.float64)
+
+
+# activations with a plain numpy form: (value, derivative); others take the plain path
+ACTIVATIONS = {
+    "silu": (_silu, _silu_slope),
+    "tanh": (np.tanh, _tanh_slope),
+    "relu": (_relu, _relu_slope),
+}
+
+
+class MLPPoint:
+    """The networks of a fitted MLPInterpolator (their mean for an ensemble) on one point."""
+
+    def __init__(self, est: Method, affine: Affine) -> None:
+        from interp5d.model import linear_layers
+
+        self.act, self.slope = ACTIVATIONS[est.recipe_.activation]
+        self.members = []
+        for model in est.members_:
+            layers = [
+                (m.weight.detach().cpu().double().numpy(), m.bias.detach().cpu().double().numpy())
+                for m in linear_layers(model)
+            ]
+            (W0, b0), (Wl, bl) = layers[0], layers[-1]
+            # the input standardisation into the first layer, the output's into the last
+            W0 = W0 / affine.x_scale
+            b0 = b0 - W0 @ affine.x_mean
+            Wl, bl = Wl[0] * affine.y_scale, float(bl[0]) * affine.y_scale + affine.y_mean
+            self.members.append(([(W0, b0), *layers[1:-1]], Wl, bl))
+        self.n = len(self.members)
+
+    def value(self, x: np.ndarray) -> float:
+        act, total = self.act, 0.0
+        for hidden, Wl, bl in self.members:
+            h = x
+            for W, b in hidden:
+                h = act(W @ h + b)
+            total += Wl @ h + bl
+        return float(total) / self.n
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        act, slope_of, total = self.act, self.slope, 0.0
+        for hidden, Wl, _ in self.members:
+            h, slopes = x, []
+            for W, b in hidden:
+                z = W @ h + b
+                h = act(z)
+                slopes.append(slope_of(z))
+            g = Wl
+            for (W, _), slope in zip(reversed(hidden), reversed(slopes), strict=True):
+                g = (g * slope) @ W
+            total = total + g
+        return total / self.n
+
+
+class GPPoint:
+    """A fitted GaussianProcess's predictive mean on one point (product_matern kernels):
+    the training rows scaled once by √(2ν)/l and stored input by input (5, n), so that a
+    point costs a few passes over them."""
+
+    def __init__(self, est: Method, affine: Affine) -> None:
+        from interp5d.methods.gp_kernels import _matern
+
+        self.matern, self.nu = _matern, est.nu
+        c = np.sqrt(2.0 * est.nu) / est.length_scales_
+        # z = (x - x_mean)/x_scale · c, as x·a + b
+        self.a = c / affine.x_scale
+        self.b = -affine.x_mean * self.a
+        self.Z = np.ascontiguousarray((est.X_train_ * c).T)
+        self.alpha = est.alpha_ * affine.y_scale
+        self.c0 = affine.y_mean + affine.y_scale * est.solve_.beta
+
+    def _rows(self, x: np.ndarray, grad: bool):
+        d = (x * self.a + self.b)[:, None] - self.Z
+        s = np.abs(d)
+        r = np.exp(-s.sum(axis=0))
+        if self.nu == 2.5 and not grad:
+            # 1 + s + s²/3 as 1 + s(1 + s/3): the fewest passes
+            poly = s * (1.0 / 3.0)
+            poly += 1.0
+            poly *= s
+            poly += 1.0
+            return r * poly.prod(axis=0), d, None
+        poly, dlog = self.matern(s, self.nu, grad)
+        if self.nu != 0.5:
+            r *= poly.prod(axis=0)
+        return r, d, dlog
+
+    def value(self, x: np.ndarray) -> float:
+        return self.c0 + float(self._rows(x, False)[0] @ self.alpha)
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        # ∂R/∂z_i = -R·dlog_i/d_i (see GaussianProcess.predict_grad), then ∂z/∂x = a
+        r, d, dlog = self._rows(x, True)
+        ratio = np.divide(dlog, d, out=np.zeros_like(d), where=d != 0)
+        return -(ratio @ (self.alpha * r)) * self.a
+
+
+def point_path(est: Method, outer: tuple[Standardizer, Standardizer]) -> PointPath | None:
+    """The fast one-point path of a fitted model inside an estimator that standardised its
+    data with `outer` first; None where there is none (the plain path then serves)."""
+    affine = Affine(outer, est)
+    if est.name == "mlp":
+        on_cpu = all(next(m.parameters()).device.type == "cpu" for m in est.members_)
+        if on_cpu and est.recipe_.activation in ACTIVATIONS and est.status_ != "diverged":
+            return MLPPoint(est, affine)
+    if est.name == "gp" and est.kernel == "product_matern":
+        return GPPoint(est, affine)
+    return None
