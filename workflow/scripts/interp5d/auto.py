@@ -26,16 +26,17 @@ class Interpolator(RecipeParams, Method):
 
     Candidates, by the number n of training rows:
     - a Gaussian process (`gp`: product Matérn 5/2; hyperparameters searched on a seeded
-      subsample of `gp_select_rows` rows, that search refined on `gp_refine_rows` rows, to
-      a relative change of `gp_tol`; then solved on all rows, or on a seeded subset of
-      `gp_rows` of them when n is larger), while n <= `gp_up_to`;
+      subsample of `gp_select_rows` rows to a relative change of `gp_tol`, then refined
+      by a few steps on `gp_refine_rows` rows; solved on all rows, or on a seeded subset
+      of `gp_rows` of them when n is larger), while n <= `gp_up_to`;
     - the MLP `recipe` (`mlp`: `tuned` by default; its settings one by one as
       `recipe__<key>`, as MLPInterpolator's) on all rows, always.
 
     Each is fitted on the training rows and scored by its MSE on (at most `val_rows` of)
-    the validation rows; the lowest is kept, and `choice_` records every candidate's
-    validation MSE, fit seconds and rows (the model file and the run record keep it). With
-    no validation data the choice is by size alone: the GP where it is a candidate.
+    the validation rows, which none trains on; the lowest is kept, and `choice_` records
+    every candidate's validation MSE, fit seconds and rows (the model file and the run
+    record keep it). With no validation data the choice is by size alone: the GP where it
+    is a candidate.
     Prediction, the predictive std and the gradient are the chosen model's; one point
     (shape (5,)) takes a fast numpy path (interp5d.fastpath) where the model has one.
 
@@ -53,7 +54,7 @@ class Interpolator(RecipeParams, Method):
         device: str = "cpu",
         gp_rows: int = 3000,
         gp_up_to: int = 20_000,
-        gp_select_rows: int = 400,
+        gp_select_rows: int = 300,
         gp_refine_rows: int = 1000,
         gp_tol: float = 1e-7,
         val_rows: int = 5000,
@@ -163,12 +164,24 @@ class Interpolator(RecipeParams, Method):
 
     # -- prediction ---------------------------------------------------------------
     # prediction leaves the thread pools alone: setting them costs ~1.5 ms a call (the MLP
-    # sets torch's threads itself, as it does in fit)
+    # sets torch's threads itself, as it does in fit). The chosen model's own _predict on
+    # its own standardisation, in its own chunks (a GP's hold chunk x n_train numbers): the
+    # points were checked once, by predict
+    def _inner(self, X: np.ndarray, var: bool) -> np.ndarray:
+        c = self.chosen_
+        out = np.empty(len(X))
+        for i in range(0, len(X), c.predict_chunk):
+            Xc = c.x_scaler_.transform(X[i : i + c.predict_chunk])
+            out[i : i + len(Xc)] = c._predict_var(Xc) if var else c._predict(Xc)
+        if var:
+            return out * float(c.y_scaler_.scale) ** 2
+        return c.y_scaler_.inverse_transform(out)
+
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return self.chosen_.predict(X)
+        return self._inner(X, var=False)
 
     def _predict_var(self, X: np.ndarray) -> np.ndarray:
-        return self.chosen_.predict(X, return_std=True)[1] ** 2
+        return self._inner(X, var=True)
 
     def has_std(self) -> bool:
         return hasattr(self, "chosen_") and self.chosen_.has_std()

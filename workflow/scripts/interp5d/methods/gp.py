@@ -20,6 +20,7 @@ LOG_NOISE_MAX = np.log(1e2)  # the noise variance over the process variance
 # MSE on noise-free Styblinski-Tang at 210 rows (long length scales, so ill-conditioned)
 NUGGET = 100.0 * float(np.finfo(np.float64).eps)
 BUILD_ROWS = 1024  # the correlation matrix is built this many rows at a time
+REFINE_STEPS = 10  # likelihood evaluations (and iterations) of the refining search at most
 
 
 class GaussianProcess(Method):
@@ -35,7 +36,8 @@ class GaussianProcess(Method):
     random ones (none by default, as scikit-learn's: at 210 rows of six of the study's
     functions, seeds 7-9, two more starts changed no test MSE by more than 1%), until the
     likelihood's relative change falls below `tol` (None: scipy's default ftol), and with
-    `refine_rows` a second search from that optimum on that many rows; then one
+    `refine_rows` a second search from that optimum on that many rows (REFINE_STEPS
+    likelihood evaluations at most: from a good start, each dearer); then one
     exact solve on all the training rows. Settings after SMT's KRG (constant trend,
     matern52, profiled variance, its nugget as the floor) and scikit-learn's GP
     (length-scale bounds 1e-2..1e3). Its cost grows as n³ (memory as n²), so more than
@@ -117,7 +119,8 @@ class GaussianProcess(Method):
             # a second search on more rows from the first's optimum: few steps, each dearer
             sub = rng.choice(len(X), min(len(X), self.refine_rows), replace=False)
             nll = Likelihood(self.kernel, self.nu, X[sub], y[sub])
-            res = minimize(nll, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+            refine = {**(options or {}), "maxiter": REFINE_STEPS, "maxfun": REFINE_STEPS}
+            res = minimize(nll, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options=refine)
             self.likelihood_evaluations_ += int(res.nfev)
             best = res
         self.theta_ = np.asarray(best.x, dtype=np.float64)
