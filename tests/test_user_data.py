@@ -371,7 +371,10 @@ def test_report_renders_in_a_real_browser(report_html, tmp_path):
                     assert "No earlier run is archived yet" in frame.locator("body").inner_text()
                 else:
                     table = page.frame_locator("iframe").locator("table").first
-                    table.wait_for()
+                    try:
+                        table.wait_for()
+                    except Exception as e:  # say which page, not only what was awaited
+                        pytest.fail(f"{category} / {label}: no table shown ({e})")
                     assert table.locator("tr").count() > 1, label
                 seen.append(label)
                 page.screenshot(path=str(tmp_path / f"{category}-{label}.png"))

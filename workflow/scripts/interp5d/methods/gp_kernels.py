@@ -47,10 +47,12 @@ def correlation(
     B: np.ndarray,
     grad: bool = False,
     D: np.ndarray | None = None,
+    G: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The correlation matrix R (len(A), len(B)) of the kernel with these length scales
     and, with `grad`, dR/dlog l_i divided by R, stacked (inputs, len(A), len(B)); `D`, the
-    pairs' differences (see differences) where they are at hand.
+    pairs' differences (see differences) where they are at hand; `G`, a buffer of that
+    shape for the gradient where one is kept (product_matern fills it).
 
     product_matern: Π_i m_ν(c|a_i - b_i| / l_i), as SMT's KRG has it; matern: m_ν of the
     scaled Euclidean distance; sqexp: exp(-½ Σ_i ((a_i - b_i) / l_i)²); c = √(2ν).
@@ -60,25 +62,10 @@ def correlation(
     c = np.sqrt(2.0 * nu)
     n_in = A.shape[1]
     shape = (len(A), len(B))
-    G = np.empty((n_in, *shape)) if grad else None
+    if grad and G is None:
+        G = np.empty((n_in, *shape))
     if kernel == "product_matern":
-        # exp(-Σ s_i) Π poly_i: one exp for all the inputs (poly_i < 1e6, no overflow)
-        sum_s, prod = np.zeros(shape), np.ones(shape)
-        for i in range(n_in):
-            s = np.abs(A[:, i, None] - B[None, :, i]) if D is None else D[i].copy()
-            s *= c / length[i]
-            sum_s += s
-            if nu != 0.5:
-                poly, dlog = _matern(s, nu, grad)
-                prod *= poly
-            else:
-                dlog = s
-            if grad:
-                G[i] = dlog
-        np.negative(sum_s, out=sum_s)
-        np.exp(sum_s, out=sum_s)
-        sum_s *= prod
-        return sum_s, G
+        return _product_matern(nu, c, length, A, B, grad, D, G)
     q = np.empty((n_in, *shape)) if grad else None
     r2 = np.zeros(shape)
     for i in range(n_in):
@@ -103,6 +90,67 @@ def correlation(
     return R, G
 
 
+BLOCK_ROWS = 128  # rows of the correlation worked at a time: its temporaries stay in cache
+
+
+def _product_matern(
+    nu: float,
+    c: float,
+    length: np.ndarray,
+    A: np.ndarray,
+    B: np.ndarray,
+    grad: bool,
+    D: np.ndarray | None,
+    G: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Π_i m_ν(c|a_i - b_i| / l_i) and its dlog R/dlog l_i, as `_matern` computes them (the
+    same operations in the same order, so the same numbers), BLOCK_ROWS rows at a time into
+    buffers reused from one input and one block to the next: fresh len(A) x len(B)
+    temporaries, and arrays too large for the cache, cost more than the arithmetic."""
+    R = np.empty((len(A), len(B)))
+    rows = min(BLOCK_ROWS, len(A))
+    bufs = [np.empty((rows, len(B))) for _ in range(4)]
+    for a in range(0, len(A), rows):
+        b = min(a + rows, len(A))
+        s, poly, s2, prod = (buf[: b - a] for buf in bufs)
+        sum_s = R[a:b]
+        sum_s.fill(0.0)
+        prod.fill(1.0)
+        for i in range(A.shape[1]):
+            if D is None:
+                np.subtract(A[a:b, i, None], B[None, :, i], out=s)
+                np.abs(s, out=s)
+            else:
+                s[...] = D[i, a:b]
+            s *= c / length[i]
+            sum_s += s
+            if nu == 2.5:
+                np.multiply(s, s, out=s2)
+                np.multiply(s2, 1.0 / 3.0, out=poly)
+                poly += s
+                poly += 1.0
+                if grad:
+                    dlog = G[i, a:b]
+                    np.add(s, 1.0, out=dlog)
+                    dlog *= s2
+                    dlog /= poly
+                    dlog *= 1.0 / 3.0
+                prod *= poly
+            elif nu == 1.5:
+                np.add(s, 1.0, out=poly)
+                if grad:
+                    np.multiply(s, s, out=G[i, a:b])
+                    G[i, a:b] /= poly
+                prod *= poly
+            elif grad:  # 0.5: the polynomial is 1, dlog = s
+                G[i, a:b] = s
+        # exp(-Σ s_i) Π poly_i: one exp for all the inputs (poly_i < 1e6, no overflow)
+        np.negative(sum_s, out=sum_s)
+        np.exp(sum_s, out=sum_s)
+        sum_s *= prod
+    return R, G
+
+
 class Likelihood:
     """The negative log marginal likelihood of y under a GP with a constant mean, its
     variance and mean profiled out (ordinary kriging, as SMT's KRG with poly="constant"),
@@ -112,11 +160,14 @@ class Likelihood:
     def __init__(self, kernel: str, nu: float, X: np.ndarray, y: np.ndarray):
         self.kernel, self.nu, self.X, self.y = kernel, nu, X, y
         self.D = differences(X, X)  # once: every evaluation scales them anew
+        self.G = np.empty_like(self.D)  # the gradient's buffer, reused (no fresh pages)
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         n_in = self.X.shape[1]
         length, lam = np.exp(theta[:n_in]), float(np.exp(theta[n_in]))
-        R, G = correlation(self.kernel, self.nu, length, self.X, self.X, grad=True, D=self.D)
+        R, G = correlation(
+            self.kernel, self.nu, length, self.X, self.X, grad=True, D=self.D, G=self.G
+        )
         C = R.copy()
         C.flat[:: len(C) + 1] += lam
         try:
@@ -132,11 +183,11 @@ class Likelihood:
         # d nll = ½ tr((C⁻¹ - α αᵀ/σ²) dC); dC = R ∘ G_i for log l_i, λ I for log λ
         W = sol.inverse()
         W -= np.outer(alpha, alpha) / sigma2
-        WR = W * R
         g = np.empty_like(theta)
-        for i in range(n_in):
-            g[i] = 0.5 * np.einsum("ij,ij->", WR, G[i])
         g[n_in] = 0.5 * lam * float(np.trace(W))
+        W *= R
+        # the five sums Σ (W∘R)∘G_i as one matrix-vector product
+        g[:n_in] = 0.5 * (G.reshape(n_in, -1) @ W.reshape(-1))
         return float(nll), g
 
 
