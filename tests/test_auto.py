@@ -11,6 +11,7 @@ from interp5d import DataError, Interpolator, Method, get_function
 from interp5d.fastpath import GPPoint
 from interp5d.methods.base import clone
 from interp5d.methods.gp import GaussianProcess
+from interp5d.methods.least_squares import LeastSquares
 
 W = np.array([1.0, -2.0, 1.0, 0.5, 1.0])
 
@@ -56,6 +57,49 @@ def test_the_mlp_is_chosen_where_it_is_more_accurate(mlp_choice):
     assert est.choice_["val_mse"]["mlp"] < est.choice_["val_mse"]["gp"]
 
 
+class Offset(LeastSquares):
+    """Least squares, its predictions shifted by `offset` (in y's standardised units)."""
+
+    def __init__(self, offset: float = 0.0):
+        self.offset = offset
+
+    def _predict(self, X):
+        return super()._predict(X) + self.offset
+
+
+@pytest.mark.parametrize(
+    ("offsets", "chosen"),
+    [((0.1, 0.3), "gp"), ((0.3, 0.1), "mlp"), ((0.2, -0.2), "blend")],
+)
+def test_the_selection_keeps_the_lowest_validation_mse(offsets, chosen, monkeypatch):
+    # a linear target, so least squares is exact: the offsets alone set each candidate's
+    # validation MSE, and opposite ones make their mean exact
+    X, Xv = np.random.default_rng(0).uniform(0, 1, (2, 80, 5))
+    candidates = {"gp": Offset(offsets[0]), "mlp": Offset(offsets[1])}
+    monkeypatch.setattr(Interpolator, "candidates", lambda self, n: candidates)
+    est = Interpolator().fit(X, X @ W, Xv, Xv @ W)
+    assert est.choice_["chosen"] == chosen
+    mse = est.choice_["val_mse"]
+    assert min(mse, key=mse.get) == chosen and set(mse) == {"gp", "mlp", "blend"}
+    parts = [candidates["gp"], candidates["mlp"]] if chosen == "blend" else [candidates[chosen]]
+    assert est.parts_ == parts
+    # the offsets are in the candidates' standardised units: the training targets' std
+    scale = float(est.y_scaler_.scale * candidates["gp"].y_scaler_.scale)
+    expected = (Xv @ W) + scale * (np.mean(offsets) if chosen == "blend" else min(offsets))
+    np.testing.assert_allclose(est.predict(Xv), expected, rtol=1e-9, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def blend_choice():
+    # the GP's and the MLP's errors differ on synthetic5d at 1,000 samples: seed 44's
+    # validation MSE is lowest for their mean
+    X, y, _ = get_function("synthetic5d").sample(1000, 44)
+    from interp5d import split_indices
+
+    tr, va, _ = split_indices(1000, seed=44)
+    return Interpolator(seed=44).fit(X[tr], y[tr], X[va], y[va]), X[va]
+
+
 def test_the_choice_is_the_lower_validation_mse_in_the_data_units(gp_choice):
     est, X = gp_choice
     fn = get_function("borehole")
@@ -78,7 +122,7 @@ def test_large_n_leaves_the_gp_out_and_without_validation_the_choice_is_by_size(
     assert est.choice_["rows"] == {"gp": 150, "mlp": 300}
 
 
-@pytest.mark.parametrize("which", ["gp_choice", "mlp_choice"])
+@pytest.mark.parametrize("which", ["gp_choice", "mlp_choice", "blend_choice"])
 def test_save_and_load_keep_the_choice_and_the_predictions(which, request, tmp_path):
     est, X = request.getfixturevalue(which)
     est.save(tmp_path / "m.pt")
@@ -103,13 +147,13 @@ def test_a_file_whose_choice_does_not_match_its_model_is_refused(gp_choice, tmp_
     meta["state"]["choice"]["chosen"] = "mlp"
     blob["metadata"] = json.dumps(meta)
     torch.save(blob, tmp_path / "bad.pt")
-    with pytest.raises(DataError, match=r"bad\.pt: state\.chosen holds a 'gp' model"):
+    with pytest.raises(DataError, match=r"bad\.pt: state\.parts holds \['gp'\], the choice"):
         Method.load(tmp_path / "bad.pt")
     meta["state"]["choice"]["chosen"] = "gp"
-    del meta["state"]["chosen"]["x_scaler"]
+    del meta["state"]["parts"][0]["x_scaler"]
     blob["metadata"] = json.dumps(meta)
     torch.save(blob, tmp_path / "bad2.pt")
-    with pytest.raises(DataError, match=r"state\.chosen: metadata key\(s\) \['x_scaler'\]"):
+    with pytest.raises(DataError, match=r"state\.parts\[0\]: metadata key\(s\) \['x_scaler'\]"):
         Method.load(tmp_path / "bad2.pt")
 
 
@@ -182,5 +226,25 @@ def test_the_runner_measures_it_and_records_the_choice():
     method = build_method({"class": "auto", "settings": {"gp_select_rows": 60}}, seed=5, threads=1)
     rec, est = profile_run(Dataset(X, y, f), method, 5, latency_repeats=3, throughput_points=0)
     assert rec["auto_choice"] == est.choice_["chosen"] == "gp"
-    assert set(rec["auto_val_mse"]) == {"gp", "mlp"} and rec["auto_rows"]["gp"] == rec["n_train"]
+    assert set(rec["auto_val_mse"]) == {"gp", "mlp", "blend"}
+    assert rec["auto_rows"]["gp"] == rec["n_train"]
     assert rec["r2"] > 0.99 and rec["coverage_95"] is not None
+
+
+def test_a_blend_is_the_mean_of_its_two_and_its_fast_path_the_plain_path(blend_choice):
+    est, X = blend_choice
+    assert est.choice_["chosen"] == "blend" and [p.name for p in est.parts_] == ["gp", "mlp"]
+    gp, mlp = est.parts_
+    Xs = est.x_scaler_.transform(X[:20])
+    both = [est.y_scaler_.inverse_transform(p.predict(Xs)) for p in (gp, mlp)]
+    np.testing.assert_allclose(est.predict(X[:20]), (both[0] + both[1]) / 2, rtol=1e-12)
+    scale = float(np.std(est.predict(X)))
+    for x in X[:20]:
+        assert est.predict(x) == pytest.approx(est.predict_plain(x), abs=1e-5 * scale)
+    grads = est.predict_grad(X[:20])
+    fast = np.array([est.predict_grad(x) for x in X[:20]])
+    np.testing.assert_allclose(fast, grads, atol=1e-4 * np.abs(grads).max())
+    # its std: the two's spread plus its validation residual
+    _, std = est.predict(X[:20], return_std=True)
+    spread = ((both[0] - both[1]) / 2) ** 2
+    np.testing.assert_allclose(std**2, spread + est.noise_var_ * est.y_scaler_.scale**2, rtol=1e-9)

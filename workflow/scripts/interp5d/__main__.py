@@ -101,9 +101,10 @@ def _fitted_summary(est) -> dict:
     validation MSE), an MLP's networks and epochs."""
     if est.name == "auto":
         out = {"chosen": est.choice_["chosen"], "val_mse": est.choice_["val_mse"]}
-        est = est.chosen_
-        if est.name != "mlp":
+        mlp = [p for p in est.parts_ if p.name == "mlp"]
+        if not mlp:
             return out
+        est = mlp[0]
     else:
         out = {}
     return {**out, "members": len(est.members_), "epochs_run": est.result_.epochs_run}

@@ -11,14 +11,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from interp5d.data import DataError
-from interp5d.fastpath import PointPath, point_path
+from interp5d.fastpath import MeanPoint, PointPath, point_path
 from interp5d.functions import N_FEATURES
 from interp5d.methods.base import COMMON_KEYS, Method, require_keys
 from interp5d.recipes import Recipe, RecipeParams
 
 __all__ = ["Interpolator"]
 
-CHOOSABLE = ("gp", "mlp")  # what a saved choice may hold
+# what a saved choice may hold, and the models it keeps
+PARTS = {"gp": ["gp"], "mlp": ["mlp"], "blend": ["gp", "mlp"]}
 
 
 class Interpolator(RecipeParams, Method):
@@ -33,12 +34,14 @@ class Interpolator(RecipeParams, Method):
       `recipe__<key>`, as MLPInterpolator's) on all rows, always.
 
     Each is fitted on the training rows and scored by its MSE on (at most `val_rows` of)
-    the validation rows, which none trains on; the lowest is kept, and `choice_` records
-    every candidate's validation MSE, fit seconds and rows (the model file and the run
-    record keep it). With no validation data the choice is by size alone: the GP where it
-    is a candidate.
-    Prediction, the predictive std and the gradient are the chosen model's; one point
-    (shape (5,)) takes a fast numpy path (interp5d.fastpath) where the model has one.
+    the validation rows, which none trains on, as is `blend`, the two's mean; the lowest
+    is kept (`parts_`: the one model, or both for a blend), and `choice_` records every
+    candidate's validation MSE, fit seconds and rows (the model file and the run record
+    keep it). With no validation data the choice is by size alone: the GP where it is a
+    candidate. Prediction and the gradient are the chosen model's (a blend's: the mean of
+    its two's); the predictive std is the model's own, a blend's the two's spread plus its
+    validation residual. One point (shape (5,)) takes a fast numpy path
+    (interp5d.fastpath) where the models have one.
 
     `threads` bounds torch's and the BLAS pools' threads during fit (None: leave them),
     set back after it; prediction uses the MLP's torch threads, the GP's numpy as it is.
@@ -115,7 +118,7 @@ class Interpolator(RecipeParams, Method):
         self._check_settings()
         self._fast = None
         rng = np.random.default_rng(self.seed)
-        scores: dict[str, float | None] = {}
+        val_pred: dict[str, np.ndarray] = {}
         seconds: dict[str, float] = {}
         rows: dict[str, int] = {}
         fitted: dict[str, Method] = {}
@@ -137,9 +140,15 @@ class Interpolator(RecipeParams, Method):
                 rows[name] = len(Xc)
                 fitted[name] = est
                 if X_score is not None:
-                    mse = float(np.mean((est.predict(X_score) - y_score) ** 2))
-                    scores[name] = mse if math.isfinite(mse) else None
-        if X_score is not None:
+                    val_pred[name] = est.predict(X_score)
+        if len(val_pred) == 2:
+            # the two's mean: where their errors differ, it beats both (free to score)
+            val_pred["blend"] = (val_pred["gp"] + val_pred["mlp"]) / 2
+        scores = {}
+        for name, pred in val_pred.items():
+            mse = float(np.mean((pred - y_score) ** 2))
+            scores[name] = mse if math.isfinite(mse) else None
+        if scores:
             ranked = sorted(
                 (s if s is not None else math.inf, i, n) for i, (n, s) in enumerate(scores.items())
             )
@@ -147,9 +156,10 @@ class Interpolator(RecipeParams, Method):
         else:
             chosen = "gp" if "gp" in fitted else "mlp"
             why = "no validation data: by size (the GP where it is a candidate)"
-        self.chosen_ = fitted[chosen]
-        self.status_ = self.chosen_.status_
-        self.history_ = dict(self.chosen_.history_)
+        self.parts_ = [fitted["gp"], fitted["mlp"]] if chosen == "blend" else [fitted[chosen]]
+        diverged = [p.status_ for p in self.parts_ if p.status_ == "diverged"]
+        self.status_ = diverged[0] if diverged else self.parts_[-1].status_
+        self.history_ = dict(self.parts_[-1].history_)
         # validation MSEs are on the standardised target; scale to the data's units
         y_var = float(self.y_scaler_.scale) ** 2
         self.choice_ = {
@@ -160,31 +170,56 @@ class Interpolator(RecipeParams, Method):
             "fit_s": seconds,
             "rows": rows,
         }
-        self._fast = point_path(self.chosen_, (self.x_scaler_, self.y_scaler_))
+        self._fast = self._point_path()
+
+    @property
+    def chosen_(self) -> Method:
+        """The chosen model (for a blend, its GP; see parts_ for both)."""
+        return self.parts_[0]
+
+    def _point_path(self) -> PointPath | None:
+        paths = [point_path(p, (self.x_scaler_, self.y_scaler_)) for p in self.parts_]
+        if any(p is None for p in paths):
+            return None
+        return paths[0] if len(paths) == 1 else MeanPoint(paths)
 
     # -- prediction ---------------------------------------------------------------
     # prediction leaves the thread pools alone: setting them costs ~1.5 ms a call (the MLP
-    # sets torch's threads itself, as it does in fit). The chosen model's own _predict on
-    # its own standardisation, in its own chunks (a GP's hold chunk x n_train numbers): the
-    # points were checked once, by predict
-    def _inner(self, X: np.ndarray, var: bool) -> np.ndarray:
-        c = self.chosen_
+    # sets torch's threads itself, as it does in fit). Each part's own _predict on its own
+    # standardisation, in its own chunks (a GP's hold chunk x n_train numbers): the points
+    # were checked once, by predict
+    @staticmethod
+    def _inner(part: Method, X: np.ndarray, var: bool) -> np.ndarray:
         out = np.empty(len(X))
-        for i in range(0, len(X), c.predict_chunk):
-            Xc = c.x_scaler_.transform(X[i : i + c.predict_chunk])
-            out[i : i + len(Xc)] = c._predict_var(Xc) if var else c._predict(Xc)
+        for i in range(0, len(X), part.predict_chunk):
+            Xc = part.x_scaler_.transform(X[i : i + part.predict_chunk])
+            out[i : i + len(Xc)] = part._predict_var(Xc) if var else part._predict(Xc)
         if var:
-            return out * float(c.y_scaler_.scale) ** 2
-        return c.y_scaler_.inverse_transform(out)
+            return out * float(part.y_scaler_.scale) ** 2
+        return part.y_scaler_.inverse_transform(out)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return self._inner(X, var=False)
+        preds = [self._inner(p, X, var=False) for p in self.parts_]
+        return preds[0] if len(preds) == 1 else (preds[0] + preds[1]) / 2
+
+    def _epistemic_var(self, X: np.ndarray) -> np.ndarray | None:
+        # a blend's two models' spread (their mixture's variance); one model has none here
+        if len(self.parts_) == 1:
+            return None
+        a, b = (self._inner(p, X, var=False) for p in self.parts_)
+        return ((a - b) / 2) ** 2
 
     def _predict_var(self, X: np.ndarray) -> np.ndarray:
-        return self._inner(X, var=True)
+        # one model: its own predictive variance; a blend: the two's spread plus the
+        # residual variance it left on the validation split (Method's rule)
+        if len(self.parts_) == 1:
+            return self._inner(self.parts_[0], X, var=True)
+        return super()._predict_var(X)
 
     def has_std(self) -> bool:
-        return hasattr(self, "chosen_") and self.chosen_.has_std()
+        if not hasattr(self, "parts_"):
+            return False
+        return self.parts_[0].has_std() if len(self.parts_) == 1 else super().has_std()
 
     def predict(self, X: Any, return_std: bool = False):
         # one point of float64 numbers: the fast path, unless it has none or the point or
@@ -205,7 +240,8 @@ class Interpolator(RecipeParams, Method):
 
     def predict_grad(self, X: Any) -> np.ndarray:
         """The gradient of the prediction with respect to the inputs, ∂ŷ/∂x (m, 5) in the
-        data's units (for one point of shape (5,), shape (5,)): the chosen model's."""
+        data's units (for one point of shape (5,), shape (5,)): the chosen model's (a
+        blend's: the mean of its two's)."""
         fast: PointPath | None = getattr(self, "_fast", None)
         if (
             fast is not None
@@ -218,8 +254,9 @@ class Interpolator(RecipeParams, Method):
             if np.isfinite(g).all():
                 return g
         X, single = self._points(X)
-        g = self.chosen_.predict_grad(self.x_scaler_.transform(X))
-        out = np.atleast_2d(g) * (self.y_scaler_.scale / self.x_scaler_.scale)
+        Xs = self.x_scaler_.transform(X)
+        g = np.mean([np.atleast_2d(p.predict_grad(Xs)) for p in self.parts_], axis=0)
+        out = g * (self.y_scaler_.scale / self.x_scaler_.scale)
         return out[0] if single else out
 
     def predict_plain(self, X: Any) -> Any:
@@ -234,36 +271,41 @@ class Interpolator(RecipeParams, Method):
         return params
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        meta, arrays = self.chosen_.to_metadata()
-        return (
-            {"choice": self.choice_, "chosen": meta},
-            {f"chosen.{k}": v for k, v in arrays.items()},
-        )
+        metas, arrays = [], {}
+        for i, part in enumerate(self.parts_):
+            meta, part_arrays = part.to_metadata()
+            metas.append(meta)
+            arrays.update({f"part{i}.{k}": v for k, v in part_arrays.items()})
+        return {"choice": self.choice_, "parts": metas}, arrays
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        require_keys(meta, ("choice", "chosen"), "state.")
-        choice, inner = meta["choice"], meta["chosen"]
-        if not isinstance(choice, dict) or choice.get("chosen") not in CHOOSABLE:
-            raise DataError(f"state.choice must name one of {list(CHOOSABLE)}, got {choice!r:.80}")
-        if not isinstance(inner, dict):
-            raise DataError("state.chosen must be a mapping (the chosen model's metadata)")
-        if inner.get("method") != choice["chosen"]:
+        require_keys(meta, ("choice", "parts"), "state.")
+        choice, parts = meta["choice"], meta["parts"]
+        if not isinstance(choice, dict) or choice.get("chosen") not in PARTS:
+            raise DataError(f"state.choice must name one of {list(PARTS)}, got {choice!r:.80}")
+        expected = PARTS[choice["chosen"]]
+        if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+            raise DataError("state.parts must be a list of the models' metadata")
+        methods = [p.get("method") for p in parts]
+        if methods != expected:
             raise DataError(
-                f"state.chosen holds a {inner.get('method')!r} model, the choice says "
-                f"{choice['chosen']!r}"
+                f"state.parts holds {methods}, the choice {choice['chosen']!r} is {expected}"
             )
-        unprefixed = [k for k in arrays if not k.startswith("chosen.")]
-        if unprefixed:
-            raise DataError(f"array(s) {unprefixed} unexpected (only chosen.*)")
-        try:
-            require_keys(inner, COMMON_KEYS)
-            self.chosen_ = Method._from_checked(
-                inner, {k.removeprefix("chosen."): v for k, v in arrays.items()}
-            )
-        except DataError as e:
-            raise DataError(f"state.chosen: {e}") from None
+        prefixes = tuple(f"part{i}." for i in range(len(parts)))
+        stray = [k for k in arrays if not k.startswith(prefixes)]
+        if stray:
+            raise DataError(f"array(s) {stray} unexpected (only {', '.join(prefixes)}*)")
+        self.parts_ = []
+        for i, part in enumerate(parts):
+            try:
+                require_keys(part, COMMON_KEYS)
+                prefix = f"part{i}."
+                own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+                self.parts_.append(Method._from_checked(part, own))
+            except DataError as e:
+                raise DataError(f"state.parts[{i}]: {e}") from None
         self.choice_ = choice
-        self._fast = point_path(self.chosen_, (self.x_scaler_, self.y_scaler_))
+        self._fast = self._point_path()
 
     @classmethod
     def load(cls, path):

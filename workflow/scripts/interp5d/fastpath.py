@@ -151,6 +151,19 @@ class GPPoint:
         return -(ratio @ (self.alpha * r)) * self.a
 
 
+class MeanPoint:
+    """The mean of several models' one-point paths (a blend)."""
+
+    def __init__(self, paths: list[PointPath]) -> None:
+        self.paths = paths
+
+    def value(self, x: np.ndarray) -> float:
+        return sum(p.value(x) for p in self.paths) / len(self.paths)
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        return sum(p.grad(x) for p in self.paths) / len(self.paths)
+
+
 def point_path(est: Method, outer: tuple[Standardizer, Standardizer]) -> PointPath | None:
     """The fast one-point path of a fitted model inside an estimator that standardised its
     data with `outer` first; None where there is none (the plain path then serves)."""
