@@ -137,6 +137,23 @@ def test_cli_names_a_damaged_npz_in_one_line(tmp_path, capsys, saved_mlp):
     assert f"{points}: not a valid .npz (Bad CRC-32" in one_line_error(code, err)
 
 
+def test_cli_stops_quietly_when_its_reader_leaves(tmp_path, saved_mlp):
+    # `predict ... | head -1`: the pipe closes early; no traceback, the shell's SIGPIPE code
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow/scripts")}
+    np.savez(tmp_path / "many.npz", X=np.random.default_rng(0).uniform(size=(20000, 5)))
+    cmd = [sys.executable, "-m", "interp5d", "predict", "--model", str(saved_mlp)]
+    proc = subprocess.Popen(
+        [*cmd, "--points", str(tmp_path / "many.npz")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout.readline().startswith(b"x1,")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and "Traceback" not in err, err
+
+
 def study_config(**entries):
     """The shipped config with `entries` added (datasets, predictions)."""
     import yaml
