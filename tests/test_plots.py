@@ -4,12 +4,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from interp5d.report import plots
 from interp5d.report.plots import (
     MISS_ROW,
+    accuracy,
     error_vs_fit_time,
     error_vs_fit_time_figure,
     error_vs_size,
     error_vs_size_figure,
+    learning_curves,
     pareto,
     time_to_quality,
     time_to_quality_figure,
@@ -173,3 +176,47 @@ def test_error_figures_draw_one_size_and_one_seed(tmp_path, sizes, seeds):
 def test_pareto_keeps_the_points_nothing_beats_on_both():
     pts = pd.DataFrame({"t": [1.0, 2.0, 3.0, 0.5, 4.0], "e": [0.1, 0.2, 0.01, 0.5, 0.01]})
     assert pareto(pts, "t", "e").index.tolist() == [3, 0, 2]
+
+
+@pytest.fixture
+def saved(monkeypatch):
+    """The figures the plot functions save, kept open for inspection."""
+    kept = []
+    monkeypatch.setattr(plots, "_save", lambda fig, out, dpi, title: kept.append(fig))
+    yield kept
+    for fig in kept:
+        plt.close(fig)
+
+
+def test_accuracy_draws_the_error_on_a_log_axis_with_the_noise_floor(saved):
+    stats = error_stats().assign(mse_std=0.0)
+    stats = stats[stats["dataset"].isin(["noisy", "clean"])]
+    accuracy(stats, "unused.png")
+    (fig,) = saved
+    clean_err, noisy_err = fig.axes[1], fig.axes[3]  # (MSE, error) panels by dataset name
+    for ax in (clean_err, noisy_err):
+        assert ax.get_yscale() == "log" and "1 − R²" in ax.get_ylabel()
+    assert "noise floor (1 − R² of f)" in [line.get_label() for line in noisy_err.get_lines()]
+    assert any("noise-free" in t.get_text() for t in clean_err.texts)
+
+
+def test_learning_curves_run_against_optimizer_steps(saved):
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3, 4],
+            "train_loss": [1.0, 0.5, 0.3, 0.2],
+            "val_loss": [1.1, None, 0.4, 0.3],
+        }
+    )
+    key = ("synthetic5d", "tuned", 1000)
+    learning_curves({key: history}, "unused.png", steps={key: 2.5})
+    ax = saved[0].axes[0]
+    assert ax.get_xlabel() == "optimizer steps"
+    train, val = ax.get_lines()[:2]
+    assert list(train.get_xdata()) == [2.5, 5.0, 7.5, 10.0] and list(val.get_xdata()) == [
+        2.5,
+        7.5,
+        10.0,
+    ]
+    learning_curves({key: history}, "unused.png")  # without steps: per epoch, as before
+    assert saved[1].axes[0].get_xlabel() == "epoch"

@@ -22,6 +22,7 @@ rule plot_summary:
 rule plot_learning_curves:
     input:
         histories=run_files("history.csv", first_seed_keys()),
+        metrics=run_files("metrics.json", first_seed_keys()),
         code=tracked_code("plot_learning_curves.py"),
     output:
         png=report(

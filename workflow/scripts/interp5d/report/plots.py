@@ -15,7 +15,6 @@ import pandas as pd
 from matplotlib import ticker
 from matplotlib.patches import Rectangle
 
-from interp5d.functions import FUNCTIONS
 from interp5d.report.plots_names import FIGURE_NAMES
 from interp5d.report.summary import _methods, loglog_slope
 
@@ -127,7 +126,7 @@ def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
             axes[i, 0],
             fdf,
             "train_peak_mb",
-            "peak above baseline (MB)",
+            "peak above baseline (MiB)",
             f"{ds}: fit",
             logy=True,
             fit=True,
@@ -136,7 +135,7 @@ def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
             axes[i, 1],
             fdf,
             "loop_peak_mb",
-            "peak above baseline (MB)",
+            "peak above baseline (MiB)",
             f"{ds}: MLP training loop",
             logy=True,
         )
@@ -152,32 +151,48 @@ def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
             axes[i, 2],
             fdf,
             "predict_peak_mb",
-            "peak above baseline (MB)",
+            "peak above baseline (MiB)",
             f"{ds}: prediction (test split)",
+            logy=True,
         )
+    for ax in axes.flat:
+        if ax.get_yscale() == "log":
+            _plain_log_ticks(ax)  # 0.6, 2, 6 MiB rather than 6 × 10⁻¹
     _legend(axes[0, 0], title="method")
-    _save(fig, out, dpi, "Peak resident memory above each phase's baseline")
+    _save(fig, out, dpi, "Peak resident memory above each phase's baseline (MiB = 2²⁰ bytes)")
 
 
 def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
+    """Test MSE (left) and test error 1 − R² (right), both on log axes, so that R² 0.99,
+    0.999 and 0.9999 lie a decade apart; the noise floor (1 − the noise-free f's R² against
+    y) dashed where the function is known."""
+    # 1 − R²: its mean is 1 − the mean R², its spread the R²'s
+    errors = stats.copy()  # one block (the summary's columns arrive one by one)
+    errors["error_mean"], errors["error_std"] = 1 - stats["r2_mean"], stats["r2_std"]
     fig, axes, datasets = _grid(stats, 2)
     for i, fn in enumerate(datasets):
-        fdf = stats[stats["dataset"] == fn]
-        _panel(axes[i, 0], fdf, "mse", "test MSE", f"{fn}: MSE", logy=True)
-        _panel(axes[i, 1], fdf, "r2", "test R²", f"{fn}: R²")
-        ceiling = fdf.groupby("n_samples")["oracle_r2_mean"].mean().dropna()
-        if len(ceiling):
-            axes[i, 1].plot(ceiling.index, ceiling.values, "k--", label="noise ceiling")
-        elif fn not in FUNCTIONS:
+        fdf = errors[errors["dataset"] == fn]
+        _panel(axes[i, 0], fdf, "mse", "test MSE (log)", f"{fn}: MSE", logy=True)
+        _panel(axes[i, 1], fdf, "error", "test error 1 − R² (log)", f"{fn}: 1 − R²", logy=True)
+        floor = 1 - fdf.groupby("n_samples")["oracle_r2_mean"].mean().dropna()
+        if len(floor) and (floor > 0).all():
+            axes[i, 1].plot(floor.index, floor.values, "k--", label="noise floor (1 − R² of f)")
+        else:  # the noise-free f known (a floor of 0), or no f at all (a file dataset)
+            known = len(floor) > 0
             axes[i, 1].text(
                 0.02,
                 0.02,
-                "noise ceiling unknown (file dataset)",
+                "noise-free: its floor is 0" if known else "noise floor unknown (file dataset)",
                 transform=axes[i, 1].transAxes,
                 fontsize=8,
             )
         _legend(axes[i, 1], title="method")
-    _save(fig, out, dpi, "Accuracy on the test split vs dataset size (mean ± std over seeds)")
+    _save(
+        fig,
+        out,
+        dpi,
+        "Accuracy on the test split vs dataset size (mean ± std over seeds; lower is better)",
+    )
 
 
 def calibration(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
@@ -207,9 +222,16 @@ def calibration(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
 
 
 def learning_curves(
-    histories: Mapping[tuple[str, str, int], pd.DataFrame], out: str | Path, dpi: int = 150
+    histories: Mapping[tuple[str, str, int], pd.DataFrame],
+    out: str | Path,
+    dpi: int = 150,
+    steps: Mapping[tuple[str, str, int], float] | None = None,
 ) -> None:
-    """Train (solid) and validation (dashed) loss per epoch; keys are (dataset, method, n)."""
+    """Train (solid) and validation (dashed) loss; keys are (dataset, method, n). Against
+    optimizer steps where `steps` gives every run's steps per epoch (a recipe with a step
+    budget runs many epochs of few rows and few of many: per epoch, more data would look
+    like less training), else per epoch."""
+    by_steps = steps is not None and all(k in steps for k in histories)
     panels = sorted({(fn, r) for fn, r, _ in histories})
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
@@ -218,12 +240,13 @@ def learning_curves(
         sizes = sorted(n for f, r, n in histories if (f, r) == (fn, method))
         for j, n in enumerate(sizes):
             h = histories[(fn, method, n)]
+            x = h["epoch"] * steps[(fn, method, n)] if by_steps else h["epoch"]
             color = f"C{j}"
-            ax.plot(h["epoch"], h["train_loss"], color=color, label=f"n={n:,} train")
-            val = h.dropna(subset=["val_loss"])
-            ax.plot(val["epoch"], val["val_loss"], color=color, ls="--", label=f"n={n:,} val")
+            ax.plot(x, h["train_loss"], color=color, label=f"n={n:,} train")
+            val = h["val_loss"].notna()
+            ax.plot(x[val], h["val_loss"][val], color=color, ls="--", label=f"n={n:,} val")
         ax.set_yscale("log")
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("optimizer steps" if by_steps else "epoch")
         ax.set_ylabel("MSE (standardised y)")
         ax.set_title(f"{fn} · {method}")
         ax.grid(True, which="both", alpha=0.3)
