@@ -84,7 +84,7 @@ def test_default_config_dry_run_plan():
     [
         ("config/scaling.yaml", {"generate_dataset": 7, "train_profile": 14}),
         # 27 datasets x (2 recipes + 3 baselines)
-        ("config/compare.yaml", {"generate_dataset": 27, "train_profile": 135}),
+        ("config/baselines.yaml", {"generate_dataset": 27, "train_profile": 135}),
         # 18 datasets x (3 recipes + the GP)
         ("config/uncertainty.yaml", {"generate_dataset": 18, "train_profile": 72}),
         # 2 functions x 3 plans x 3 sizes x 3 seeds, 2 recipes

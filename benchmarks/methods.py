@@ -17,8 +17,8 @@ Section 1 runs in this process (its memory column can carry about 1 MB of the pr
 heap history; section 2 measures in fresh processes). One torch/BLAS thread, one thing at
 a time; nothing else should run meanwhile. The loop ablation is benchmarks/ablation.py.
 
-    .venv/bin/python benchmarks/compare.py [--quick]
-    .venv/bin/python benchmarks/compare.py --methods tuned --functions synthetic5d \
+    .venv/bin/python benchmarks/methods.py [--quick]
+    .venv/bin/python benchmarks/methods.py --methods tuned --functions synthetic5d \
         --sizes 10000 1000000 --seeds 45 46 47 --no-memory   # seeds not tuned on
 """
 

@@ -1,12 +1,12 @@
-"""benchmarks/compare.py measures what it is asked to: the methods, sizes and seeds given, one
+"""benchmarks/methods.py measures what it is asked to: the methods, sizes and seeds given, one
 row per method and size, and a time-to-quality record for each of its runs' targets."""
 
 from .conftest import load_benchmark
 
 
 def test_comparison_runs_the_methods_sizes_and_seeds_asked(capsys):
-    compare = load_benchmark("compare")
-    records = compare.comparison(["synthetic5d"], [300, 400], [7, 8], ["tuned", "ols"])
+    methods = load_benchmark("methods")
+    records = methods.comparison(["synthetic5d"], [300, 400], [7, 8], ["tuned", "ols"])
     assert {(r["method"], r["n_samples"], r["seed"]) for r in records} == {
         (m, n, s) for m in ("tuned", "ols") for n in (300, 400) for s in (7, 8)
     }
@@ -17,6 +17,6 @@ def test_comparison_runs_the_methods_sizes_and_seeds_asked(capsys):
         ["400", "tuned"],
         ["400", "ols"],
     ]
-    compare.time_to_quality(records)
+    methods.time_to_quality(records)
     table = capsys.readouterr().out
     assert table.count("| synthetic5d |") == 4 and "ceiling-0.002" in table
