@@ -114,7 +114,15 @@ def training_time(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
             logy=True,
         )
     _legend(axes[0, 0], title="method")
-    _save(fig, out, dpi, "Fit time vs dataset size (mean ± std over seeds; the whole fit call)")
+    _save(
+        fig,
+        out,
+        dpi,
+        "Fit time vs dataset size (mean ± std over seeds; the whole fit call)",
+        "Seconds of the whole fit call (time.perf_counter), one thread, after an untimed "
+        "warm-up; one line per method, the legend's exponent b fitted as fit time ∝ n^b; right: "
+        "the same divided by the epochs run, for the methods that iterate.",
+    )
 
 
 def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
@@ -159,7 +167,15 @@ def memory_usage(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
         if ax.get_yscale() == "log":
             _plain_log_ticks(ax)  # 0.6, 2, 6 MiB rather than 6 × 10⁻¹
     _legend(axes[0, 0], title="method")
-    _save(fig, out, dpi, "Peak resident memory above each phase's baseline (MiB = 2²⁰ bytes)")
+    _save(
+        fig,
+        out,
+        dpi,
+        "Peak resident memory above each phase's baseline (MiB = 2²⁰ bytes)",
+        "The kernel's high-water mark of resident memory (VmHWM), reset when the phase starts, "
+        "less the phase's baseline; mean ± std over seeds. Dotted: the MLP loop's buffers "
+        "counted from its code.",
+    )
 
 
 def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
@@ -192,6 +208,9 @@ def accuracy(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
         out,
         dpi,
         "Accuracy on the test split vs dataset size (mean ± std over seeds; lower is better)",
+        "Test MSE and 1 − R² on the held-out test split. f is the noise-free function, "
+        "y = f + noise: the dashed floor, 1 − R² of f against y, is the least error a model can "
+        "expect.",
     )
 
 
@@ -218,7 +237,15 @@ def calibration(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
             logy=True,
         )
         _legend(axes[i, 0], title="method", fontsize=7)
-    _save(fig, out, dpi, "Predictive uncertainty on the test split (mean ± std over seeds)")
+    _save(
+        fig,
+        out,
+        dpi,
+        "Predictive uncertainty on the test split (mean ± std over seeds)",
+        "The share of test points inside prediction ± 1.96 predictive std (0.95: calibrated), "
+        "against the observed y (left) and the noise-free function f, y = f + noise (middle); "
+        "right: the interval's mean width.",
+    )
 
 
 def learning_curves(
@@ -253,12 +280,28 @@ def learning_curves(
         _legend(ax, fontsize=7)
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
-    _save(fig, out, dpi, "Learning curves (first seed)")
+    _save(
+        fig,
+        out,
+        dpi,
+        "Learning curves (first seed)",
+        "MSE of the standardised target: training (solid: the mean over each epoch's batches) "
+        "and validation (dashed), one colour per dataset size.",
+    )
 
 
-def _save(fig, out: str | Path, dpi: int, title: str) -> None:
+def _save(fig, out: str | Path, dpi: int, title: str, caption: str = "") -> None:
+    """Title on top and a caption inside the image at its foot (what is measured and how to
+    read it: the PNG says so wherever it is shown, not only in the report)."""
     fig.suptitle(title)
-    fig.tight_layout()
+    if caption:
+        width = int(fig.get_figwidth() * 16)  # characters a line at 8 pt
+        text = textwrap.fill(caption, width=width)
+        fig.text(0.5, 0.005, text, ha="center", va="bottom", fontsize=8, color="0.25")
+        lines = text.count("\n") + 1
+        fig.tight_layout(rect=(0, 0.16 * lines / fig.get_figheight(), 1, 1))
+    else:
+        fig.tight_layout()
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
 
