@@ -182,7 +182,12 @@ def test_pareto_keeps_the_points_nothing_beats_on_both():
 def saved(monkeypatch):
     """The figures the plot functions save, kept open for inspection."""
     kept = []
-    monkeypatch.setattr(plots, "_save", lambda fig, out, dpi, title: kept.append(fig))
+
+    def keep(fig, out, dpi, title, caption=""):
+        fig.text(0, 0, caption)  # the caption kept as a text of the figure, to be read
+        kept.append(fig)
+
+    monkeypatch.setattr(plots, "_save", keep)
     yield kept
     for fig in kept:
         plt.close(fig)
@@ -198,6 +203,7 @@ def test_accuracy_draws_the_error_on_a_log_axis_with_the_noise_floor(saved):
         assert ax.get_yscale() == "log" and "1 − R²" in ax.get_ylabel()
     assert "noise floor (1 − R² of f)" in [line.get_label() for line in noisy_err.get_lines()]
     assert any("noise-free" in t.get_text() for t in clean_err.texts)
+    assert any("f is the noise-free function" in t.get_text() for t in fig.texts)
 
 
 def test_learning_curves_run_against_optimizer_steps(saved):
