@@ -221,20 +221,25 @@ class Interpolator(RecipeParams, Method):
             return False
         return self.parts_[0].has_std() if len(self.parts_) == 1 else super().has_std()
 
-    def predict(self, X: Any, return_std: bool = False):
-        # one point of float64 numbers: the fast path, unless it has none or the point or
-        # its prediction is not finite (the plain path then refuses or warns, as it does)
+    def _fast_for(self, X: Any) -> PointPath | None:
+        """The fast path where X is one point of finite float64 numbers and there is one;
+        else None (the plain path then refuses or warns, as it does)."""
         fast: PointPath | None = getattr(self, "_fast", None)
         if (
             fast is not None
-            and not return_std
             and type(X) is np.ndarray
             and X.shape == (N_FEATURES,)
             and X.dtype == np.float64
             and math.isfinite(X.sum())
         ):
+            return fast
+        return None
+
+    def predict(self, X: Any, return_std: bool = False):
+        fast = None if return_std else self._fast_for(X)
+        if fast is not None:
             value = fast.value(X)
-            if math.isfinite(value):
+            if math.isfinite(value):  # else the plain path warns
                 return value
         return super().predict(X, return_std)
 
@@ -242,14 +247,8 @@ class Interpolator(RecipeParams, Method):
         """The gradient of the prediction with respect to the inputs, ∂ŷ/∂x (m, 5) in the
         data's units (for one point of shape (5,), shape (5,)): the chosen model's (a
         blend's: the mean of its two's)."""
-        fast: PointPath | None = getattr(self, "_fast", None)
-        if (
-            fast is not None
-            and type(X) is np.ndarray
-            and X.shape == (N_FEATURES,)
-            and X.dtype == np.float64
-            and math.isfinite(X.sum())
-        ):
+        fast = self._fast_for(X)
+        if fast is not None:
             g = fast.grad(X)
             if np.isfinite(g).all():
                 return g
