@@ -25,7 +25,10 @@ if grep -qE "runtime error|ERROR: AddressSanitizer|SUMMARY: (Address|UndefinedBe
 fi
 # the tests build in folders of their own too; the one built here must be sanitized
 built=$(find "$cache" -name 'native_step-*.so' | head -n 1)
-if [ -z "$built" ] || ! ldd "$built" | grep -q libasan; then
+# ldd's output is read whole, not piped into `grep -q`: grep stops at the first match, ldd
+# can then die of SIGPIPE, and pipefail turns that into a false "not sanitized"
+deps=$([ -z "$built" ] || ldd "$built")
+if [ -z "$built" ] || ! grep -q libasan <<<"$deps"; then
     echo "test-sanitize: no sanitized build of the step was tested (${built:-none built})" >&2
     exit 1
 fi
