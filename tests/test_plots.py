@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from interp5d.report import plots
 from interp5d.report.plots import (
-    MISS_ROW,
     accuracy,
     error_vs_fit_time,
     error_vs_fit_time_figure,
@@ -49,50 +48,44 @@ def targets_by_size() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def axes_fraction(ax, y: float) -> float:
-    lo, hi = ax.get_ylim()
-    return (np.log10(y) - np.log10(lo)) / (np.log10(hi) - np.log10(lo))
-
-
-def notes(ax) -> list[str]:
-    """The panel's texts but the k/n annotations of its crosses."""
-    return [t.get_text() for t in ax.texts if not isinstance(t, Annotation)]
-
-
 def crosses(ax) -> list:
     return [line for line in ax.get_lines() if line.get_marker() == "x"]
 
 
-def test_time_to_quality_shares_one_scale_per_dataset_and_keeps_misses_below_the_data():
+def notes(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def test_time_to_quality_shares_one_scale_per_dataset_and_keeps_misses_off_the_time_axis():
     stats = targets_by_size()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # e.g. a legend with nothing to show
         fig = time_to_quality_figure(stats)
-    axes = fig.axes
-    missed, reached = axes[:2], axes[2:]  # rows sorted by dataset name
+    (strip_loose, loose), (strip_strict, strict) = (
+        fig.panels["reached", t] for t in ("ceiling-0.01", "ceiling-0.001")
+    )
     # one y scale across the row's targets: the stricter target's times read higher
-    assert all(ax.get_yscale() == "log" for ax in reached)
-    assert reached[0].get_ylim() == reached[1].get_ylim()
-    loose, strict = ([ln for ln in ax.get_lines() if ln.get_marker() == "o"] for ax in reached)
-    assert min(strict[0].get_ydata()) > max(loose[0].get_ydata())
-    band = 0.02 + MISS_ROW * 1  # one method (b) missed in that row
-    for ax in reached:
-        points = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
-        assert len(points) == 1  # a's line; b has none
-        assert all(band < axes_fraction(ax, y) < 1 for y in points[0].get_ydata())
-        # b's two sizes as crosses, in axes coordinates inside the band
-        assert [c.get_ydata()[0] for c in crosses(ax)] == [0.02 + MISS_ROW * 0.3] * 2
+    assert loose.get_yscale() == strict.get_yscale() == "log"
+    assert loose.get_ylim() == strict.get_ylim()
+    points = [[ln for ln in ax.get_lines() if ln.get_marker() == "o"] for ax in (loose, strict)]
+    assert [len(p) for p in points] == [1, 1]  # a's line; b has none
+    assert min(points[1][0].get_ydata()) > max(points[0][0].get_ydata())
+    for strip, ax in ((strip_loose, loose), (strip_strict, strict)):
+        assert crosses(ax) == []  # no miss is drawn on the time axis
+        # b's two sizes as crosses in the strip above, in b's row, with how many reached
+        assert [c.get_xdata()[0] for c in crosses(strip)] == [1000, 10000]
+        assert [c.get_ydata()[0] for c in crosses(strip)] == [0, 0]
+        assert [a.get_text() for a in strip.texts if isinstance(a, Annotation)] == ["0/3"] * 2
+        assert strip.get_shared_x_axes().joined(strip, ax)
         assert ax.get_legend() is not None
-    # the band's key names b, which no legend lists, at the right of the row
-    assert notes(reached[-1]) == ["b"]
-    assert notes(missed[-1]) == [
-        "no method reached this target\nat any size",
-        "a",
-    ]
+        # the last size's note has room: the axis reaches past it
+        assert ax.get_xlim()[1] > 10000 * 1.5
+    assert [t.get_text() for t in strip_loose.get_yticklabels()] == ["b"]
     # nothing reached: no log scale to fake, a note in each panel, no empty legend
-    for ax in missed:
+    for t in TARGETS:
+        strip, ax = fig.panels["missed", t]
         assert ax.get_yscale() == "linear"
-        assert len(crosses(ax)) == 2
+        assert crosses(ax) == [] and len(crosses(strip)) == 2
         assert any("no method reached" in t for t in notes(ax))
         assert ax.get_legend() is None
     plt.close(fig)

@@ -13,7 +13,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib import ticker
-from matplotlib.patches import Rectangle
 
 from interp5d.report.plots_names import FIGURE_NAMES
 from interp5d.report.summary import _methods, loglog_slope
@@ -290,29 +289,39 @@ def learning_curves(
     )
 
 
+def _caption(fig, caption: str) -> float:
+    """A caption at the figure's foot; returns the height fraction it takes."""
+    width = int(fig.get_figwidth() * 16)  # characters a line at 8 pt
+    text = textwrap.fill(caption, width=width)
+    height = fig.get_figheight()
+    fig.text(0.5, 0.05 / height, text, ha="center", va="bottom", fontsize=8, color="0.25")
+    lines = text.count("\n") + 1
+    return (0.16 * lines + 0.15) / height  # inches: clear of the x labels at any height
+
+
 def _save(fig, out: str | Path, dpi: int, title: str, caption: str = "") -> None:
     """Title on top and a caption inside the image at its foot (what is measured and how to
     read it: the PNG says so wherever it is shown, not only in the report)."""
     fig.suptitle(title)
     if caption:
-        width = int(fig.get_figwidth() * 16)  # characters a line at 8 pt
-        text = textwrap.fill(caption, width=width)
-        fig.text(0.5, 0.005, text, ha="center", va="bottom", fontsize=8, color="0.25")
-        lines = text.count("\n") + 1
-        fig.tight_layout(rect=(0, 0.16 * lines / fig.get_figheight(), 1, 1))
+        fig.tight_layout(rect=(0, _caption(fig, caption), 1, 1))
     else:
         fig.tight_layout()
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
 
 
-MISS_ROW = 0.05  # axes fraction between the stacked crosses of methods that missed
+TTQ_CAPTION = (
+    "Median over seeds of the fit seconds (the whole fit on the clock, validations included) "
+    "until the validation R² first reached the target; a line's exponent is the fitted power "
+    "of n. Where fewer than half of the runs reached a target there is no time: the strip "
+    "above the panel marks that size with × and k/n, the runs that did reach it."
+)
 
 
-def _miss_y(k: int) -> float:
-    """Axes height of the k-th row of the band of misses (the band is _miss_y(K) - 0.3 high
-    for K methods that missed)."""
-    return 0.02 + MISS_ROW * (k + 0.3)
+def _log_x_limits(ns: np.ndarray) -> tuple[float, float]:
+    """x limits of a log size axis with room past the last size for a k/n note."""
+    return float(ns.min()) / 1.6, float(ns.max()) * 2.2
 
 
 def _log_limits(values: np.ndarray, band: float, top: float = 0.8) -> tuple[float, float]:
@@ -344,34 +353,42 @@ def time_to_quality_figure(stats: pd.DataFrame):
     """Median fit seconds to each quality target against n (log–log), one row per dataset
     (one y scale across its targets, so that stricter targets read as higher), one panel per
     target, one line per method. Where fewer than half the runs reached a target there is
-    no point: a cross in the method's colour in the band below the data says how many did,
-    one row of the band per method, named at the right of the figure's row."""
+    no time to plot: a strip above the panel, apart from the time axis, has a row per method
+    that missed somewhere, with a cross at each size it missed and how many runs reached."""
     datasets = sorted(stats["dataset"].unique())
     per_ds = {
         ds: list(dict.fromkeys(stats[stats["dataset"] == ds].sort_values("target_r2")["target"]))
         for ds in datasets
     }
     ncols = max(1, max((len(t) for t in per_ds.values()), default=1))
-    fig, axes = plt.subplots(
-        len(datasets),
-        ncols,
-        figsize=(4.2 * ncols, 3.6 * len(datasets)),
-        squeeze=False,
-        sharey="row",
-        layout="constrained",  # keeps the suptitle clear of the top row however many rows
+    missing = {
+        ds: sorted(stats.loc[(stats["dataset"] == ds) & stats["median_s"].isna(), "method"].unique())
+        for ds in datasets
+    }
+    strips = [0.25 + 0.22 * len(missing[ds]) if missing[ds] else 0.01 for ds in datasets]
+    ratios = [r for s in strips for r in (s, 3.0)]
+    fig = plt.figure(
+        figsize=(4.2 * ncols, sum(ratios) * 1.05 + 1.2),
+        layout="constrained",  # keeps the titles clear of each other however many rows
     )
+    grid = fig.add_gridspec(2 * len(datasets), ncols, height_ratios=ratios)
     colours = method_colours(stats)
+    xlim = _log_x_limits(stats["n_samples"].to_numpy())
+    fig.panels = {}  # (dataset, target) -> (strip of misses, time axes), for tests
     for i, ds in enumerate(datasets):
         ddf = stats[stats["dataset"] == ds]
-        missing = sorted(ddf.loc[ddf["median_s"].isna(), "method"].unique())
-        band = _miss_y(len(missing)) - 0.3 * MISS_ROW
         reached = ddf["median_s"].dropna().to_numpy()
+        ax0 = None
         for j in range(ncols):
-            ax = axes[i, j]
+            ax = fig.add_subplot(grid[2 * i + 1, j], sharey=ax0)
+            strip = fig.add_subplot(grid[2 * i, j], sharex=ax)
+            ax0 = ax0 or ax
             if j >= len(per_ds[ds]):
                 ax.axis("off")
+                strip.axis("off")
                 continue
             target = per_ds[ds][j]
+            fig.panels[ds, target] = strip, ax
             tdf = ddf[ddf["target"] == target]
             for method, mdf in tdf.groupby("method", sort=True):
                 mdf = mdf.sort_values("n_samples")
@@ -383,17 +400,35 @@ def time_to_quality_figure(stats: pd.DataFrame):
                         ok["n_samples"], ok["median_s"], "o-", color=colours[method], label=label
                     )
                 for _, row in mdf[mdf["median_s"].isna()].iterrows():
-                    text = f"{int(row['n_reached'])}/{int(row['n_runs'])}"
-                    y = _miss_y(missing.index(method))
-                    _mark_at_bottom(ax, row["n_samples"], text, colours[method], colours[method], y)
-            if missing:  # the band of crosses, shaded so it does not read as data
-                ax.add_patch(
-                    Rectangle((0, 0), 1, band, transform=ax.transAxes, color="0.94", zorder=0)
-                )
+                    k = missing[ds].index(method)
+                    strip.plot(row["n_samples"], k, "x", color=colours[method], ms=7)
+                    strip.annotate(
+                        f"{int(row['n_reached'])}/{int(row['n_runs'])}",
+                        (row["n_samples"], k),
+                        xytext=(4, 0),
+                        textcoords="offset points",
+                        va="center",
+                        fontsize=7,
+                        color=colours[method],
+                    )
+            title = f"{ds}: {target} (val R² {tdf['target_r2'].mean():.4f})"
+            if missing[ds]:
+                strip.set_ylim(len(missing[ds]) - 0.4, -0.6)
+                strip.set_yticks(range(len(missing[ds])))
+                strip.set_yticklabels(missing[ds] if j == 0 else [], fontsize=7)
+                strip.tick_params(axis="x", labelbottom=False)
+                strip.set_facecolor("0.95")
+                strip.grid(True, axis="x", which="both", alpha=0.3)
+                strip.set_title(title, fontsize=9)
+                if j == 0:
+                    strip.set_ylabel("missed", fontsize=7)
+            else:
+                strip.axis("off")
+                ax.set_title(title, fontsize=9)
             if tdf["median_s"].isna().all():
                 ax.text(
                     0.5,
-                    0.6,
+                    0.5,
                     "no method reached this target\nat any size",
                     transform=ax.transAxes,
                     ha="center",
@@ -401,38 +436,29 @@ def time_to_quality_figure(stats: pd.DataFrame):
                     fontsize=8,
                 )
             ax.set_xscale("log")
+            ax.set_xlim(*xlim)
             ax.set_xlabel("dataset size (samples)")
-            ax.set_title(f"{ds}: {target} (val R² {tdf['target_r2'].mean():.4f})", fontsize=9)
             ax.grid(True, which="both", alpha=0.3)
             _legend(ax, fontsize=7, loc="upper left")
-        last = axes[i, len(per_ds[ds]) - 1]
-        for k, method in enumerate(missing):  # the band's key, right of the row
-            last.text(
-                1.09,  # past the notes of the last size
-                _miss_y(k),
-                method,
-                transform=last.transAxes,
-                color=colours[method],
-                fontsize=7,
-                va="center",
-            )
-        ax0 = axes[i, 0]
+            if j:
+                ax.tick_params(axis="y", labelleft=False)
         if len(reached):  # the row shares one y axis: set its scale once
             ax0.set_yscale("log")
-            ax0.set_ylim(*_log_limits(reached, band))
+            ax0.set_ylim(*_log_limits(reached, 0.05))
             _plain_log_ticks(ax0)
         else:
             ax0.set_yticks([])
         ax0.set_ylabel("fit seconds to target (median)")
     fig.suptitle(
-        "Time to quality: fit seconds until the validation R² first reaches each target "
-        "(× k/n: fewer than half the runs reached it)"
+        "Time to quality: fit seconds until the validation R² first reaches each target"
     )
     return fig
 
 
 def time_to_quality(stats: pd.DataFrame, out: str | Path, dpi: int = 150) -> None:
     fig = time_to_quality_figure(stats)
+    bottom = _caption(fig, TTQ_CAPTION)
+    fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
 
