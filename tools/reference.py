@@ -38,7 +38,7 @@ def git(*args: str) -> str:
     ).stdout.strip()
 
 
-def run_study(study: str, cores: int) -> None:
+def run_study(study: str, cores: int, commit: str) -> None:
     command = [str(REPO / ".venv/bin/snakemake"), "--cores", str(cores)]
     if study != "default":
         command += ["--configfile", f"config/{study}.yaml"]
@@ -58,7 +58,7 @@ def run_study(study: str, cores: int) -> None:
     provenance = {
         "study": study,
         "command": " ".join(["snakemake", *command[1:]]),
-        "commit": git("rev-parse", "HEAD"),
+        "commit": commit,
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "wall_s": round(wall, 1),
         "cores": cores,  # the machine itself is in environment.json
@@ -75,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if git("status", "--porcelain", "--untracked-files=no"):
         print("reference: the working tree has changes; commit them first", file=sys.stderr)
         return 2
+    commit = git("rev-parse", "HEAD")  # taken once: the tree must not move while they run
     for study in args.studies:
-        run_study(study, args.cores)
+        run_study(study, args.cores, commit)
     return 0
 
 
