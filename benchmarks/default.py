@@ -10,7 +10,7 @@ one thread, after one untimed warm-up fit; the mean MSE over the seeds is compar
 best method's mean over the same seeds. Nothing else should run meanwhile.
 
     .venv/bin/python benchmarks/default.py [--functions ...] [--sizes ...] [--seeds 42 43 44]
-        [--out docs/reference/default_interpolator.md]
+        [--out docs/reference/default_interpolator.md]  (and .csv beside it)
 """
 
 from __future__ import annotations
@@ -189,7 +189,12 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 300, 1000, 3000, 10000])
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     parser.add_argument("--large", type=int, default=1_000_000, help="samples of the large fit")
-    parser.add_argument("--out", type=Path, help="also write the tables here (Markdown)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="also write the tables here (Markdown), and the accuracy table beside it as CSV "
+        "(the same name, .csv: what `python -m interp5d results` reads)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     lines = [
@@ -248,6 +253,7 @@ def main() -> None:
             "",
         ]
         args.out.write_text("\n".join(body))
+        table.to_csv(args.out.with_suffix(".csv"), index=False)
 
 
 if __name__ == "__main__":

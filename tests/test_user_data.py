@@ -326,6 +326,9 @@ def test_report_holds_every_figure_and_table(report_html):
             assert f"{name}.png" in html or f"{name}.html" in html, name
     for text in ("weight_decay_n", "noise ceiling", "VmHWM", "coverage", "roofline"):
         assert text in html, text
+    # the front page: this run's findings and which-method tables (rule front_page)
+    for text in ("Findings of this run", "Which method for this run&#x27;s data"):
+        assert text in html or text.replace("&#x27;", "'") in html, text
 
 
 def test_report_renders_in_a_real_browser(report_html, tmp_path):
@@ -352,6 +355,14 @@ def test_report_renders_in_a_real_browser(report_html, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
+        # the front page shows this run's findings and which-method tables, with their rows
+        page.goto(report_html.as_uri())
+        for heading in ("Findings of this run", "Which method for this run's data"):
+            title = page.get_by_text(heading, exact=True).first
+            title.wait_for()
+            table = title.locator("xpath=following::table[1]")
+            assert table.locator("tbody tr").count() >= 1, heading
+        page.screenshot(path=str(tmp_path / "front-page.png"), full_page=True)
         for category, labels in REPORT.items():
             for label in labels:
                 page.goto(report_html.as_uri())

@@ -76,6 +76,7 @@ def test_default_config_dry_run_plan():
         "config_record": 1,
         "compare_previous": 1,
         "table_html": 9,
+        "front_page": 1,
     }
 
 
@@ -185,6 +186,7 @@ DOWNSTREAM = {
     "plot_time_to_quality": 1,
     "compare_previous": 1,
     "table_html": 8,
+    "front_page": 1,
     "all": 1,
 }
 PLOTS = {"plot_summary": 6, "plot_learning_curves": 1, "plot_time_to_quality": 1, "all": 1}

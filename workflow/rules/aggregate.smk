@@ -57,6 +57,23 @@ rule config_record:
         "../scripts/config_record.py"
 
 
+# the report's front page: the description with this run's findings and which-method tables
+rule front_page:
+    input:
+        by_size="results/summary_by_size.csv",
+        targets_by_size="results/targets_by_size.csv",
+        template="workflow/report/workflow.rst",
+        code=tracked_code("front_page.py"),
+    output:
+        rst=FRONT_PAGE,
+    log:
+        "results/logs/front_page.log",
+    conda:
+        ENV
+    script:
+        "../scripts/front_page.py"
+
+
 # compares this run with the last archived one, then archives it (when its tables changed)
 rule compare_previous:
     input:

@@ -221,8 +221,18 @@ def report_table_source(wildcards):
     return REPORT_TABLES[(wildcards.category, wildcards.table)]
 
 
+FRONT_PAGE = "results/report/front.rst"
+
+
+def report_front_page():
+    """The report's front page: the one written from this run's tables (rule front_page)
+    once there is one, else the bare description."""
+    return FRONT_PAGE if Path(FRONT_PAGE).exists() else "workflow/report/workflow.rst"
+
+
 def all_outputs():
     return [
+        FRONT_PAGE,
         "results/summary.csv",
         "results/summary_by_size.csv",
         "results/summary.md",

@@ -158,6 +158,21 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _results(args: argparse.Namespace) -> int:
+    from interp5d.report.results import write
+
+    ref = Path(args.reference)
+    if not ref.is_dir():
+        raise FileNotFoundError(f"{ref}: no such folder of reference runs")
+    stale = write(ref, Path(args.out), Path(args.readme), check=args.check)
+    for path in stale:
+        if args.check:
+            print(f"{path}: not what `results {ref}` writes (run it without --check)")
+        else:
+            print(f"wrote {path}")
+    return 1 if args.check and stale else 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m interp5d",
@@ -300,6 +315,19 @@ def parser() -> argparse.ArgumentParser:
         help="across platforms: how far a mean R² may be from the reference's (0.005)",
     )
     ver.set_defaults(run=_verify)
+
+    res = sub.add_parser(
+        "results",
+        help="write docs/results.md and the README's findings from the reference runs",
+        description="Write the results page and the README's generated blocks (between "
+        "their markers) from the reference runs in a folder: every number from their "
+        "tables. With --check, write nothing and exit 1 if either file differs.",
+    )
+    res.add_argument("reference", help="the folder of reference runs (docs/reference)")
+    res.add_argument("--out", default="docs/results.md", help="the results page to write")
+    res.add_argument("--readme", default="README.md", help="the README whose blocks to fill")
+    res.add_argument("--check", action="store_true", help="only say whether they are current")
+    res.set_defaults(run=_results)
     return ap
 
 

@@ -361,9 +361,9 @@ def time_to_quality_figure(stats: pd.DataFrame):
         for ds in datasets
     }
     ncols = max(1, max((len(t) for t in per_ds.values()), default=1))
+    missed = stats[stats["median_s"].isna()]
     missing = {
-        ds: sorted(stats.loc[(stats["dataset"] == ds) & stats["median_s"].isna(), "method"].unique())
-        for ds in datasets
+        ds: sorted(missed.loc[missed["dataset"] == ds, "method"].unique()) for ds in datasets
     }
     strips = [0.25 + 0.22 * len(missing[ds]) if missing[ds] else 0.01 for ds in datasets]
     ratios = [r for s in strips for r in (s, 3.0)]
@@ -449,9 +449,7 @@ def time_to_quality_figure(stats: pd.DataFrame):
         else:
             ax0.set_yticks([])
         ax0.set_ylabel("fit seconds to target (median)")
-    fig.suptitle(
-        "Time to quality: fit seconds until the validation R² first reaches each target"
-    )
+    fig.suptitle("Time to quality: fit seconds until the validation R² first reaches each target")
     return fig
 
 

@@ -109,6 +109,15 @@ def samples_to_quality(runs: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFram
     return out
 
 
+# the columns the ranking reads: a narrow copy, not the summary's ~150 columns (each
+# assign on those would copy them all, and pandas warns of the fragmented frame)
+RANKED = ["dataset", "n_samples", "method", "kind", "n_diverged", "mse_mean", "r2_mean"]
+
+
+def _ranked(stats: pd.DataFrame) -> pd.DataFrame:
+    return stats[[c for c in [*RANKED, "fit_time_s_mean"] if c in stats]].copy()
+
+
 def _error(stats: pd.DataFrame) -> pd.Series:
     """Mean test MSE over seeds; a method with a diverged run (or no MSE) ranks last."""
     return stats["mse_mean"].where((stats["n_diverged"] == 0) & stats["mse_mean"].notna(), np.inf)
@@ -139,6 +148,7 @@ def which_method(stats: pd.DataFrame) -> pd.DataFrame:
     every dataset; a mean over datasets whose MSEs differ by orders of magnitude), its fit
     seconds the geometric mean of its fit seconds, and only methods run on every dataset at
     that size are ranked."""
+    stats = _ranked(stats)
     df = stats.assign(error=_error(stats)) if len(stats) else stats
     df = df[np.isfinite(df["error"])] if len(df) else df
     if df.empty:
@@ -168,6 +178,7 @@ def error_ratios(stats: pd.DataFrame) -> pd.DataFrame:
     column per method (NaN where it did not run)."""
     if stats.empty:
         return pd.DataFrame()
+    stats = _ranked(stats)
     df = stats.assign(error=_error(stats))
     best = df.groupby(["dataset", "n_samples"])["error"].transform("min")
     df = df.assign(ratio=df["error"] / best)
