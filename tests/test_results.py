@@ -171,6 +171,12 @@ def test_provenance_line_says_when_the_run_did_not_record_it(tmp_path):
     (ref / "provenance.json").write_text(json.dumps(prov | {"command": "snakemake --cores 2"}))
     line = provenance(Study.read(ref))
     assert "`fedcba9`" in line and "run 2026-12-07 10:00 UTC in 1.5 min on 2 cores" in line
+    # a reference whose figures were redrawn from its tables (tools/reference.py
+    # --figures-only) says so, and when
+    redrawn = {"commit": "abcdef0123", "date_utc": "2026-12-08 09:00", "command": "x"}
+    (ref / "provenance.json").write_text(json.dumps({"figures_redrawn": redrawn}))
+    line = provenance(Study.read(ref))
+    assert "not recorded with this run; figures redrawn from its tables at commit `abcdef0`" in line
 
 
 def test_results_command_runs_as_a_module():

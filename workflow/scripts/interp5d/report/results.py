@@ -173,13 +173,19 @@ def provenance(study: Study) -> str:
         f"{env.get('ram_gb', float('nan')):.1f} GB, Python {env.get('python', '?')}, "
         f"torch {torch_v}, {env.get('torch_threads', '?')} torch thread a job"
     )
-    if prov:
+    if prov.get("wall_s") is not None:
         when = (
             f"run {prov['date_utc']} UTC in {prov['wall_s'] / 60:.1f} min on "
             f"{prov['cores']} cores (`{prov['command']}`)"
         )
     else:
         when = "date and wall time not recorded with this run"
+    redrawn = prov.get("figures_redrawn")
+    if redrawn:
+        when += (
+            f"; figures redrawn from its tables at commit `{redrawn['commit'][:7]}` "
+            f"({redrawn['date_utc']} UTC)"
+        )
     return f"Commit `{commit}`; {machine}; {when}."
 
 
@@ -721,7 +727,7 @@ def studies_block(studies: dict[str, Study]) -> list[str]:
     for name, (title, command, question) in STUDIES.items():
         study = studies.get(name)
         wall = "—"
-        if study is not None and study.provenance:
+        if study is not None and study.provenance.get("wall_s") is not None:
             wall = f"{study.provenance['wall_s'] / 60:.1f} min"
         elif study is not None:
             wall = "not recorded"
