@@ -284,9 +284,8 @@ def learning_curves(
         out,
         dpi,
         "Learning curves (first seed)",
-        "MSE of the standardised target against optimizer steps: training (solid: the mean "
-        "over each epoch's batches, drawn at the epoch's last step, so a fit shorter than one "
-        "epoch has none) and validation (dashed), one colour per dataset size.",
+        "MSE of the standardised target: training (solid: the mean over each epoch's batches) "
+        "and validation (dashed), one colour per dataset size.",
     )
 
 
