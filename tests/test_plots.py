@@ -1,4 +1,5 @@
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -219,3 +220,30 @@ def test_learning_curves_run_against_optimizer_steps(saved):
     ]
     learning_curves({key: history}, "unused.png")  # without steps: per epoch, as before
     assert saved[1].axes[0].get_xlabel() == "epoch"
+
+
+REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference" / "default"
+
+
+@pytest.mark.parametrize("one_size, one_seed", [(True, False), (False, True), (True, True)])
+def test_every_figure_draws_the_study_edge_cases(tmp_path, one_size, one_seed):
+    """One size, one seed, and a method (the seed recipe) that reaches no target at any
+    size: every figure of the study draws, with no warning (e.g. a log axis with nothing
+    to put on it, an empty legend)."""
+    stats = pd.read_csv(REFERENCE / "summary_by_size.csv")
+    targets = pd.read_csv(REFERENCE / "targets_by_size.csv")
+    assert targets.loc[targets["method"] == "seed", "median_s"].isna().all()
+    if one_size:
+        n = stats["n_samples"].max()
+        stats, targets = stats[stats["n_samples"] == n], targets[targets["n_samples"] == n]
+    if one_seed:  # a single run: no spread
+        stats = stats.assign(n_runs=1, **{c: np.nan for c in stats if c.endswith("_std")})
+        targets = targets.assign(n_runs=1, n_reached=targets["median_s"].notna().astype(int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name, draw in plots.FIGURES.items():
+            draw(stats, tmp_path / f"{name}.png", dpi=40)
+        time_to_quality(targets, tmp_path / "ttq.png", dpi=40)
+    for png in tmp_path.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png.name
+    assert len(list(tmp_path.glob("*.png"))) == len(plots.FIGURES) + 1
