@@ -666,8 +666,8 @@ def which_block(studies: dict[str, Study], default: pd.DataFrame | None) -> list
     above = _above(sm, studies.get("scaling"))
     note = (
         [
-            "The default's column is `benchmarks/default.py` (seeds 42–44, against the same best "
-            "method's MSE on those seeds): "
+            "The default's column is `benchmarks/default.py`: the default fitted on the study's "
+            "own datasets and splits, against the best method's MSE on the same seeds; "
             + _default_targets(default)
             + ". Per cell: [default_interpolator.md](docs/reference/default_interpolator.md).",
             "",
