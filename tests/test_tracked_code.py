@@ -88,6 +88,7 @@ def test_every_job_tracks_exactly_the_code_it_imports(tmp_path, monkeypatch):
         "config_record",
         "compare_previous",
         "table_html",
+        "front_page",
     }
     methods = {j["wildcards"]["method"] for j in jobs if j["rule"] == "train_profile"}
     assert methods == {"tuned", "ols", "sklearn_mlp", "rbf"}

@@ -219,6 +219,7 @@ def test_changed_file_reruns_exactly_its_jobs(user_run):
         "plot_time_to_quality": 1,
         "compare_previous": 1,
         "table_html": 8,
+        "front_page": 1,
         "all": 1,
     }
 
