@@ -578,29 +578,26 @@ def findings_block(studies: dict[str, Study]) -> list[str]:
                 "scaling",
             ]
         )
-    bl = studies.get("baselines")
-    if bl is not None:
-        wide = error_ratios(bl.stats)
+    for name in ("baselines", "samples"):
+        study = studies.get(name)
+        if study is None:
+            continue
+        wide = error_ratios(study.stats)
         best = wide.idxmin(axis=1)
+        ns = study.stats["n_samples"]
         rows.append(
             [
-                "most accurate method, 3 functions × n ≥ 1K, no GP or kriging",
+                f"most accurate of {len(wide.columns)} methods "
+                f"({', '.join(f'`{m}`' for m in wide.columns)}), "
+                f"{wide.index.get_level_values(0).nunique()} functions × "
+                f"n = {_n(ns.min())}–{_n(ns.max())}",
                 ", ".join(f"`{m}` in {k} of {len(best)}" for m, k in best.value_counts().items()),
-                "baselines",
+                name,
             ]
         )
     sm = studies.get("samples")
     if sm is not None:
         wide = error_ratios(sm.stats)
-        best = wide.idxmin(axis=1)
-        rows.append(
-            [
-                f"most accurate method, {wide.index.get_level_values(0).nunique()} functions × "
-                f"n = {_n(sm.stats['n_samples'].min())}–{_n(sm.stats['n_samples'].max())}",
-                ", ".join(f"`{m}` in {k} of {len(best)}" for m, k in best.value_counts().items()),
-                "samples",
-            ]
-        )
         if "tuned" in wide:
             per_n = (
                 wide["tuned"]
