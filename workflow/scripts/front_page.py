@@ -1,10 +1,10 @@
 """Snakemake script: the report's front page, with this run's findings and which-method
-tables (interp5d.report.results.front_page)."""
+tables (interp5d.report.results.front)."""
 
 from pathlib import Path
 
 from interp5d.pipeline.logs import start_job_log
-from interp5d.report.results import front_page
+from interp5d.report.results.front import front_page
 
 snakemake = globals()["snakemake"]
 start_job_log(snakemake.log[0])
