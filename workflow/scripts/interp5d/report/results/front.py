@@ -31,15 +31,18 @@ def rst_table(md: list[str]) -> list[str]:
     ]
 
 
+# the reST comment in workflow/report/workflow.rst where the tables go
+FINDINGS_MARK = ".. findings:"
+
+
 def front_page(by_size: Path, targets_by_size: Path, template: str) -> str:
     """The report's front page: the static description (`template`, Jinja for Snakemake's
-    report) and this run's findings and "which method" tables, from its two tables alone."""
+    report) with this run's findings and "which method" tables in its FINDINGS_MARK comment's
+    place, from the run's two tables alone."""
     study = Study("run", by_size.parent, pd.read_csv(by_size), pd.read_csv(targets_by_size), {}, {})
     kinds = study.stats.drop_duplicates("method").set_index("method")["kind"]
     recipes = [m for m in ordered(study.stats) if kinds[m] == "recipe"]
     out = [
-        template.rstrip(),
-        "",
         "Findings of this run",
         "--------------------",
         "",
@@ -67,5 +70,13 @@ def front_page(by_size: Path, targets_by_size: Path, template: str) -> str:
         "",
         *rst_table(which_table(study)),
         "",
+        "The run's settings",
+        "------------------",
+        "",
     ]
-    return "\n".join(out)
+    # in the description's place for them (before its long config), else after it
+    lines = template.rstrip().splitlines()
+    at = next((i for i, ln in enumerate(lines) if ln.startswith(FINDINGS_MARK)), None)
+    if at is None:
+        return "\n".join([*lines, "", *out])
+    return "\n".join([*lines[:at], *out, *lines[at + 1 :]]) + "\n"
