@@ -161,7 +161,7 @@ def which_method(stats: pd.DataFrame) -> pd.DataFrame:
         on = g.groupby("method")["dataset"].transform("nunique")
         every = g[on == datasets]
         if len(every):
-            t = every.groupby("method").agg(ratio=("ratio", _geomean), fit_s=("fit_s", _geomean))
+            t = every.groupby("method").agg(ratio=("ratio", geomean), fit_s=("fit_s", geomean))
             rows.append(
                 {"scope": ALL, "n_samples": n, "n_datasets": datasets, "n_methods": len(t)}
                 | _pick(t)
@@ -219,7 +219,8 @@ def error_ratio_markdown(stats: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _geomean(values: pd.Series) -> float:
+def geomean(values: pd.Series) -> float:
+    """The geometric mean (of error ratios, or of seconds)."""
     return float(np.exp(np.log(values.astype(float)).mean()))
 
 

@@ -18,11 +18,11 @@ __all__ = ["BLOCKS", "Study", "fill_readme", "markers", "provenance", "write"]
 def write(ref: Path, results: Path, readme: Path, check: bool = False) -> list[Path]:
     """Write docs/results.md and the README's blocks; with check, write nothing and return
     the files that differ from what would be written."""
-    base = results.parent
+    studies = read_all(ref)  # read once, for both files
     wanted = {
-        results: results_markdown(ref, base),
+        results: results_markdown(ref, results.parent, studies),
         readme: fill_readme(
-            readme.read_text(), readme_blocks(read_all(ref), read_default(ref)), str(readme)
+            readme.read_text(), readme_blocks(studies, read_default(ref)), str(readme)
         ),
     }
     stale = [p for p, text in wanted.items() if not p.exists() or p.read_text() != text]

@@ -130,8 +130,9 @@ def benchmark_section(ref: Path, base: Path) -> list[str]:
     return [*out, ""]
 
 
-def results_markdown(ref: Path, base: Path) -> str:
-    studies = read_all(ref)
+def results_markdown(ref: Path, base: Path, studies: dict[str, Study] | None = None) -> str:
+    """docs/results.md for the reference runs in `ref` (`studies`: them, already read)."""
+    studies = read_all(ref) if studies is None else studies
     shipped = ref.resolve().relative_to(base.resolve().parent).as_posix()
     out = [
         "# Results of the reference runs",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import re
 
-import numpy as np
 import pandas as pd
 
 from interp5d.report.results.study import (
@@ -21,7 +20,7 @@ from interp5d.report.results.study import (
     secs,
 )
 from interp5d.report.results.tables import ordered, which_table
-from interp5d.report.samples import error_ratios
+from interp5d.report.samples import error_ratios, geomean
 from interp5d.report.summary import loglog_slope
 
 BLOCKS = ("studies", "findings", "which-method")  # the README's generated blocks, in order
@@ -107,11 +106,7 @@ def findings_block(studies: dict[str, Study]) -> list[str]:
     if sm is not None:
         wide = error_ratios(sm.stats)
         if "tuned" in wide:
-            per_n = (
-                wide["tuned"]
-                .groupby(level="n_samples")
-                .apply(lambda v: float(np.exp(np.log(v).mean())))
-            )
+            per_n = wide["tuned"].groupby(level="n_samples").apply(geomean)
             rows.append(
                 [
                     "the `tuned` MLP's test MSE ÷ the best method's (geo. mean over functions)",

@@ -6,7 +6,6 @@ import functools
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from interp5d.report.results.study import (
@@ -18,7 +17,7 @@ from interp5d.report.results.study import (
     ratiof,
     secs,
 )
-from interp5d.report.samples import WITHIN, error_ratios, which_method
+from interp5d.report.samples import WITHIN, error_ratios, geomean, which_method
 from interp5d.report.summary import loglog_slope
 
 
@@ -199,7 +198,7 @@ def _geomean_text(ratios) -> str:
     """The geometric mean of error ratios, as '1.23×' ('—' for none)."""
     if not len(ratios):
         return "—"
-    return ratiof(float(np.exp(np.log(ratios).mean()))) + "×"
+    return ratiof(geomean(ratios)) + "×"
 
 
 def read_default(ref: Path) -> pd.DataFrame | None:
