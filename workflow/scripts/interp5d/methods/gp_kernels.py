@@ -48,11 +48,14 @@ def correlation(
     grad: bool = False,
     D: np.ndarray | None = None,
     G: np.ndarray | None = None,
+    upper: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The correlation matrix R (len(A), len(B)) of the kernel with these length scales
     and, with `grad`, dR/dlog l_i divided by R, stacked (inputs, len(A), len(B)); `D`, the
     pairs' differences (see differences) where they are at hand; `G`, a buffer of that
-    shape for the gradient where one is kept (product_matern fills it).
+    shape for the gradient where one is kept (product_matern fills it). `upper` (A is B):
+    only the upper triangle is wanted; product_matern then computes only the blocks on and
+    above the diagonal (half the work) and leaves the rest of R and G as it finds them.
 
     product_matern: Π_i m_ν(c|a_i - b_i| / l_i), as SMT's KRG has it; matern: m_ν of the
     scaled Euclidean distance; sqexp: exp(-½ Σ_i ((a_i - b_i) / l_i)²); c = √(2ν).
@@ -65,7 +68,7 @@ def correlation(
     if grad and G is None:
         G = np.empty((n_in, *shape))
     if kernel == "product_matern":
-        return _product_matern(nu, c, length, A, B, grad, D, G)
+        return _product_matern(nu, c, length, A, B, grad, D, G, upper)
     q = np.empty((n_in, *shape)) if grad else None
     r2 = np.zeros(shape)
     for i in range(n_in):
@@ -102,27 +105,32 @@ def _product_matern(
     grad: bool,
     D: np.ndarray | None,
     G: np.ndarray | None,
+    upper: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Π_i m_ν(c|a_i - b_i| / l_i) and its dlog R/dlog l_i, as `_matern` computes them (the
     same operations in the same order, so the same numbers), BLOCK_ROWS rows at a time into
     buffers reused from one input and one block to the next: fresh len(A) x len(B)
-    temporaries, and arrays too large for the cache, cost more than the arithmetic."""
+    temporaries, and arrays too large for the cache, cost more than the arithmetic. With
+    `upper`, the block of rows a:b only from column a on."""
     R = np.empty((len(A), len(B)))
     rows = min(BLOCK_ROWS, len(A))
     bufs = [np.empty((rows, len(B))) for _ in range(4)]
     for a in range(0, len(A), rows):
         b = min(a + rows, len(A))
-        s, poly, s2, prod = (buf[: b - a] for buf in bufs)
-        sum_s = R[a:b]
+        c0 = a if upper else 0  # the block's first column
+        # contiguous views of the buffers, whatever the block's width
+        w = (b - a) * (len(B) - c0)
+        s, poly, s2, prod = (buf.reshape(-1)[:w].reshape(b - a, -1) for buf in bufs)
+        sum_s = R[a:b, c0:]
         sum_s.fill(0.0)
         prod.fill(1.0)
         for i in range(A.shape[1]):
             if D is None:
-                np.subtract(A[a:b, i, None], B[None, :, i], out=s)
+                np.subtract(A[a:b, i, None], B[None, c0:, i], out=s)
                 np.abs(s, out=s)
+                s *= c / length[i]
             else:
-                s[...] = D[i, a:b]
-            s *= c / length[i]
+                np.multiply(D[i, a:b, c0:], c / length[i], out=s)
             sum_s += s
             if nu == 2.5:
                 np.multiply(s, s, out=s2)
@@ -130,7 +138,7 @@ def _product_matern(
                 poly += s
                 poly += 1.0
                 if grad:
-                    dlog = G[i, a:b]
+                    dlog = G[i, a:b, c0:]
                     np.add(s, 1.0, out=dlog)
                     dlog *= s2
                     dlog /= poly
@@ -139,11 +147,11 @@ def _product_matern(
             elif nu == 1.5:
                 np.add(s, 1.0, out=poly)
                 if grad:
-                    np.multiply(s, s, out=G[i, a:b])
-                    G[i, a:b] /= poly
+                    np.multiply(s, s, out=G[i, a:b, c0:])
+                    G[i, a:b, c0:] /= poly
                 prod *= poly
             elif grad:  # 0.5: the polynomial is 1, dlog = s
-                G[i, a:b] = s
+                G[i, a:b, c0:] = s
         # exp(-Σ s_i) Π poly_i: one exp for all the inputs (poly_i < 1e6, no overflow)
         np.negative(sum_s, out=sum_s)
         np.exp(sum_s, out=sum_s)
@@ -160,40 +168,59 @@ class Likelihood:
     def __init__(self, kernel: str, nu: float, X: np.ndarray, y: np.ndarray):
         self.kernel, self.nu, self.X, self.y = kernel, nu, X, y
         self.D = differences(X, X)  # once: every evaluation scales them anew
-        self.G = np.empty_like(self.D)  # the gradient's buffer, reused (no fresh pages)
+        # the gradient's buffer, reused (no fresh pages); below the diagonal blocks it is
+        # never written and stays 0, which the gradient's sum multiplies by 0
+        self.G = np.zeros_like(self.D)
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         n_in = self.X.shape[1]
         length, lam = np.exp(theta[:n_in]), float(np.exp(theta[n_in]))
+        # every matrix here is symmetric: only its upper triangle is computed and read
         R, G = correlation(
-            self.kernel, self.nu, length, self.X, self.X, grad=True, D=self.D, G=self.G
+            self.kernel, self.nu, length, self.X, self.X, grad=True, D=self.D, G=self.G,
+            upper=True,
         )
+        m = len(self.y)
         C = R.copy()
-        C.flat[:: len(C) + 1] += lam
+        C.flat[:: m + 1] += lam
         try:
-            sol = Solve(C)
+            sol = Solve(C.T)  # C.T's lower triangle is C's upper
         except LinAlgError:
             # not positive definite at these length scales: a wall the search backs off
             return 1e25, np.zeros_like(theta)
-        m = len(self.y)
         alpha = sol.alpha(self.y)
         # (y - β)ᵀC⁻¹(y - β) = yᵀα, as 1ᵀα = 0 at the GLS mean
         sigma2 = max(float(self.y @ alpha), 1e-300) / m
         nll = 0.5 * (m * np.log(sigma2) + sol.logdet)
-        # d nll = ½ tr((C⁻¹ - α αᵀ/σ²) dC); dC = R ∘ G_i for log l_i, λ I for log λ
-        W = sol.inverse()
-        W -= np.outer(alpha, alpha) / sigma2
+        # d nll = ½ tr(W dC), W = C⁻¹ - ααᵀ/σ²; dC = λI for log λ, and R∘G_i for log l_i:
+        # symmetric and 0 on the diagonal (G_i is), so ½ tr(W dC) is the sum over the pairs
+        # above the diagonal
+        W = sol.inverse_upper()
         g = np.empty_like(theta)
-        g[n_in] = 0.5 * lam * float(np.trace(W))
-        W *= R
+        g[n_in] = 0.5 * lam * (float(np.trace(W)) - float(alpha @ alpha) / sigma2)
+        W -= np.outer(alpha, alpha / sigma2)
+        W *= strictly_upper(R)
         # the five sums Σ (W∘R)∘G_i as one matrix-vector product
-        g[:n_in] = 0.5 * (G.reshape(n_in, -1) @ W.reshape(-1))
+        g[:n_in] = G.reshape(n_in, -1) @ W.reshape(-1)
         return float(nll), g
+
+
+def strictly_upper(M: np.ndarray) -> np.ndarray:
+    """M (square) with every entry on and below the diagonal set to 0, in place, by blocks
+    of rows: the part of M below the diagonal blocks is zeroed without being read."""
+    n = len(M)
+    for a in range(0, n, BLOCK_ROWS):
+        b = min(a + BLOCK_ROWS, n)
+        M[a:b, :a] = 0.0
+        block = M[a:b, a:b]
+        block[np.tril(np.ones((b - a, b - a), dtype=bool))] = 0.0
+    return M
 
 
 class Solve:
     """The Cholesky factor of C and what ordinary kriging needs of it: the GLS constant
-    mean β, C⁻¹(y - β), log det C."""
+    mean β, C⁻¹(y - β), log det C. Only C's lower triangle is read (C.T of a matrix whose
+    upper triangle is built: F-ordered, so it is factorised in place)."""
 
     def __init__(self, C: np.ndarray):
         self.L = cholesky(C, lower=True, overwrite_a=True, check_finite=False)
@@ -209,10 +236,10 @@ class Solve:
         self.beta = float(self.ones @ ci_y) / float(self.ones @ self.ci_ones)
         return ci_y - self.beta * self.ci_ones
 
-    def inverse(self) -> np.ndarray:
-        """C⁻¹, both triangles (LAPACK's potri from the factor)."""
+    def inverse_upper(self) -> np.ndarray:
+        """C⁻¹ on and above the diagonal, 0 below it, C-ordered (LAPACK's potri from the
+        factor gives its lower triangle, F-ordered: its transpose, without a copy)."""
         inv, info = lapack.dpotri(self.L, lower=True)
         if info != 0:
             raise LinAlgError(f"dpotri failed: info {info}")
-        inv = np.tril(inv)
-        return inv + np.tril(inv, -1).T
+        return inv.T
