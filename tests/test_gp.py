@@ -94,3 +94,67 @@ def test_unknown_kernel_is_refused():
     X, y, _ = get_function("friedman1").sample(30, seed=1)
     with pytest.raises(ValueError, match="gp: unknown kernel 'cubic'"):
         build_method({"class": "gp", "settings": {"kernel": "cubic"}}).fit(X, y)
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.5, 2.5])
+def test_the_upper_triangle_is_the_full_matrixs(nu):
+    # the likelihood computes only the blocks on and above the diagonal: those entries
+    # must be the full computation's, bit for bit (the same operations on the same pairs)
+    from interp5d.methods.gp_kernels import BLOCK_ROWS, correlation, differences
+
+    X = np.random.default_rng(4).uniform(-1.7, 1.7, (BLOCK_ROWS * 2 + 37, 5))
+    length = np.array([0.5, 1.0, 2.0, 0.7, 3.0])
+    R, G = correlation("product_matern", nu, length, X, X, grad=True)
+    D = differences(X, X)
+    R_up, G_up = correlation(
+        "product_matern", nu, length, X, X, grad=True, D=D, G=np.zeros_like(D), upper=True
+    )
+    upper = np.triu(np.ones(R.shape, dtype=bool))
+    np.testing.assert_array_equal(R_up[upper], R[upper])
+    for i in range(5):
+        np.testing.assert_array_equal(G_up[i][upper], G[i][upper])
+
+
+def test_strictly_upper_zeroes_the_diagonal_and_below():
+    from interp5d.methods.gp_kernels import BLOCK_ROWS, strictly_upper
+
+    M = np.random.default_rng(5).standard_normal((BLOCK_ROWS + 9, BLOCK_ROWS + 9))
+    np.testing.assert_array_equal(strictly_upper(M.copy()), np.triu(M, 1))
+
+
+def test_the_refining_search_stops_at_its_evaluation_cap():
+    # L-BFGS-B's own maxfun is checked between iterations: its line searches overran it.
+    # The cap ends the search and keeps the best point seen
+    import interp5d.methods.gp as gp_module
+    from scipy.optimize import minimize
+
+    calls = []
+
+    def banana(theta):  # Rosenbrock's valley: dozens of evaluations from 0
+        a, b = theta[:-1], theta[1:]
+        value = float(np.sum(100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2))
+        grad = np.zeros_like(theta)
+        grad[:-1] = -400.0 * a * (b - a * a) - 2.0 * (1.0 - a)
+        grad[1:] += 200.0 * (b - a * a)
+        return value, grad
+
+    def recorded(theta):
+        calls.append(theta.copy())
+        return banana(theta)
+
+    capped = gp_module.Capped(recorded, 4)
+    with pytest.raises(gp_module.EvaluationCap):
+        minimize(capped, np.zeros(6), jac=True, method="L-BFGS-B", options={"maxiter": 100})
+    assert capped.evaluations == len(calls) == 4
+    values = [banana(t)[0] for t in calls]
+    assert capped.best_value == min(values)
+    np.testing.assert_array_equal(capped.best_theta, calls[int(np.argmin(values))])
+
+    # in a fit: the refining search's evaluations are at most REFINE_STEPS
+    X, y, _ = get_function("rosenbrock").sample(400, seed=3)
+    plain = build_method({"class": "gp", "settings": {"select_rows": 150}}, seed=3).fit(X, y)
+    refined = build_method(
+        {"class": "gp", "settings": {"select_rows": 150, "refine_rows": 400}}, seed=3
+    ).fit(X, y)
+    extra = refined.likelihood_evaluations_ - plain.likelihood_evaluations_
+    assert 1 <= extra <= gp_module.REFINE_STEPS
