@@ -36,15 +36,17 @@ def test_the_predictive_variance_is_krigings():
 
 def test_a_singular_correlation_steps_the_noise_up_and_says_so_in_theta(monkeypatch, tmp_path):
     # on all the rows the matrix can be singular in float64 where the subsample's was not:
-    # a factorisation that fails below a noise ratio of 1e-10 stands in for one
+    # a factorisation that fails below a noise ratio of 1e-10 stands in for one. The retry
+    # restores the matrix from its copy: the model file's refit, built afresh, agrees
     import interp5d.methods.gp as gp_module
 
     real = gp_module.Solve
 
-    def fussy(C):
+    def fussy(C, **kwargs):
         if np.min(np.diag(C)) < 1 + 1e-10:
+            C[np.tril_indices(len(C))] = np.nan  # what a failure leaves of the triangle it reads
             raise gp_module.LinAlgError("not positive definite")
-        return real(C)
+        return real(C, **kwargs)
 
     X, y, f = get_function("tp_exp").sample(60, seed=2)
     monkeypatch.setattr(gp_module, "Solve", fussy)
@@ -158,3 +160,21 @@ def test_the_refining_search_stops_at_its_evaluation_cap():
     ).fit(X, y)
     extra = refined.likelihood_evaluations_ - plain.likelihood_evaluations_
     assert 1 <= extra <= gp_module.REFINE_STEPS
+
+
+def test_copy_triangle_mirrors_the_upper_triangle_and_restores_it():
+    from interp5d.methods.gp_kernels import BLOCK_ROWS, copy_triangle
+
+    n = BLOCK_ROWS + 21
+    M = np.random.default_rng(6).standard_normal((n, n))
+    upper = np.triu(np.ones((n, n), dtype=bool))
+    before = M[upper].copy()
+    copy_triangle(M, to_lower=True)
+    np.testing.assert_array_equal(M, M.T)
+    np.testing.assert_array_equal(M[upper], before)
+    M[np.triu(np.ones((n, n), dtype=bool), 1)] = np.nan  # a failed factorisation's work
+    copy_triangle(M, to_lower=False)
+    np.testing.assert_array_equal(
+        M[np.triu(np.ones((n, n), dtype=bool), 1)], M.T[np.triu(np.ones((n, n), dtype=bool), 1)]
+    )
+    np.testing.assert_array_equal(M[upper], before)

@@ -177,7 +177,14 @@ class Likelihood:
         length, lam = np.exp(theta[:n_in]), float(np.exp(theta[n_in]))
         # every matrix here is symmetric: only its upper triangle is computed and read
         R, G = correlation(
-            self.kernel, self.nu, length, self.X, self.X, grad=True, D=self.D, G=self.G,
+            self.kernel,
+            self.nu,
+            length,
+            self.X,
+            self.X,
+            grad=True,
+            D=self.D,
+            G=self.G,
             upper=True,
         )
         m = len(self.y)
@@ -217,13 +224,36 @@ def strictly_upper(M: np.ndarray) -> np.ndarray:
     return M
 
 
+def copy_triangle(M: np.ndarray, to_lower: bool = True) -> None:
+    """Copy square M's strict upper triangle onto its strict lower one (or, with
+    `to_lower` False, back), by blocks of rows."""
+    n = len(M)
+    for a in range(0, n, BLOCK_ROWS):
+        b = min(a + BLOCK_ROWS, n)
+        block = M[a:b, a:b]
+        if to_lower:
+            M[b:, a:b] = M[a:b, b:].T
+            pairs = np.tril_indices(b - a, -1)
+        else:
+            M[a:b, b:] = M[b:, a:b].T
+            pairs = np.triu_indices(b - a, 1)
+        block[pairs] = block.T[pairs]
+
+
 class Solve:
     """The Cholesky factor of C and what ordinary kriging needs of it: the GLS constant
-    mean β, C⁻¹(y - β), log det C. Only C's lower triangle is read (C.T of a matrix whose
-    upper triangle is built: F-ordered, so it is factorised in place)."""
+    mean β, C⁻¹(y - β), log det C. Only C's lower triangle is read and overwritten (pass
+    C.T of a matrix whose upper triangle is built: F-ordered, it is factorised in place);
+    with `clean`, the rest is zeroed, else it is left as it is, even when C is not positive
+    definite."""
 
-    def __init__(self, C: np.ndarray):
-        self.L = cholesky(C, lower=True, overwrite_a=True, check_finite=False)
+    def __init__(self, C: np.ndarray, clean: bool = True):
+        if clean:
+            self.L = cholesky(C, lower=True, overwrite_a=True, check_finite=False)
+        else:
+            self.L, info = lapack.dpotrf(C, lower=1, clean=0, overwrite_a=1)
+            if info != 0:
+                raise LinAlgError(f"{info}-th leading minor not positive definite")
         n = len(C)
         self.ones = np.ones(n)
         self.ci_ones = cho_solve((self.L, True), self.ones, check_finite=False)
