@@ -89,6 +89,58 @@ def test_the_selection_keeps_the_lowest_validation_mse(offsets, chosen, monkeypa
     np.testing.assert_allclose(est.predict(Xv), expected, rtol=1e-9, atol=1e-9)
 
 
+class Wobble(LeastSquares):
+    """Least squares plus an error that looks like noise: a common part and, with `sign`,
+    a small part of its own (the GP's e + u, the MLP's e - u: their mean's error is e)."""
+
+    def __init__(self, sign: float = 1.0):
+        self.sign = sign
+
+    def _predict(self, X):
+        common = 0.3 * np.sin(1e3 * X[:, 0])
+        own = 0.02 * np.sin(7e2 * X[:, 1])
+        return super()._predict(X) + common + self.sign * own
+
+
+@pytest.mark.parametrize(("se_rule", "chosen"), [(1.0, "gp"), (0.0, "blend")])
+def test_within_one_standard_error_the_gp_is_kept(se_rule, chosen, monkeypatch):
+    # the blend's validation MSE is lowest, but the GP's is above it by less than one
+    # standard error of their paired difference: the rule keeps the GP, and 0 the lowest
+    X, Xv = np.random.default_rng(1).uniform(0, 1, (2, 80, 5))
+    candidates = {"gp": Wobble(1.0), "mlp": Wobble(-1.0)}
+    monkeypatch.setattr(Interpolator, "candidates", lambda self, n: candidates)
+    est = Interpolator(se_rule=se_rule).fit(X, X @ W, Xv, Xv @ W)
+    choice = est.choice_
+    mse, se = choice["val_mse"], choice["val_se"]
+    assert min(mse, key=mse.get) == "blend" and se["blend"] == 0.0
+    assert 0 < mse["gp"] - mse["blend"] < se["gp"]
+    assert choice["chosen"] == chosen
+    assert ("standard error" in choice["why"]) == (chosen == "gp")
+
+
+def test_select_takes_the_first_in_order_within_the_margin():
+    from interp5d.auto import select
+
+    rng = np.random.default_rng(2)
+    e = rng.standard_normal(200)
+    # far apart: the lowest, whatever the order
+    chosen, why, se = select({"gp": 4 * e**2, "mlp": e**2, "blend": 2 * e**2}, 1.0)
+    assert chosen == "mlp" and why == "lowest validation MSE" and se["mlp"] == 0.0
+    # a tie goes to the GP; a non-finite MSE is never kept
+    assert select({"gp": e**2, "mlp": e**2}, 0.0)[0] == "gp"
+    assert select({"gp": np.full(200, np.nan), "mlp": e**2}, 1.0)[0] == "mlp"
+    # the margin is the paired difference's standard error (here 0.1/√200), times se_rule
+    z = rng.standard_normal(200)
+    z = (z - z.mean()) / z.std(ddof=1)
+    margin = 0.1 / np.sqrt(200)
+    for above, se_rule, expected in [(0.5, 1.0, "gp"), (2.0, 1.0, "mlp"), (2.0, 3.0, "gp")]:
+        mlp = e**2
+        gp = mlp + above * margin + 0.1 * z  # its MSE `above` margins over the MLP's
+        chosen, _, se = select({"gp": gp, "mlp": mlp}, se_rule)
+        assert se["gp"] == pytest.approx(margin) and se["mlp"] == 0.0
+        assert chosen == expected
+
+
 @pytest.fixture(scope="module")
 def blend_choice():
     # the GP's and the MLP's errors differ on synthetic5d at 1,000 samples: seed 44's
@@ -217,6 +269,9 @@ def test_clone_and_settings():
     assert twin.get_params() == est.get_params() and not hasattr(twin, "choice_")
     with pytest.raises(ValueError, match="auto: gp_rows must be a whole number >= 1"):
         Interpolator(gp_rows=0).fit(*split(oblique_hinge, 40)[:2])
+    for bad in (-1.0, "1", True, float("nan")):
+        with pytest.raises(ValueError, match="auto: se_rule must be a number >= 0"):
+            Interpolator(se_rule=bad).fit(*split(oblique_hinge, 40)[:2])
 
 
 def test_the_runner_measures_it_and_records_the_choice():
@@ -226,7 +281,8 @@ def test_the_runner_measures_it_and_records_the_choice():
     method = build_method({"class": "auto", "settings": {"gp_select_rows": 60}}, seed=5, threads=1)
     rec, est = profile_run(Dataset(X, y, f), method, 5, latency_repeats=3, throughput_points=0)
     assert rec["auto_choice"] == est.choice_["chosen"] == "gp"
-    assert set(rec["auto_val_mse"]) == {"gp", "mlp", "blend"}
+    assert set(rec["auto_val_mse"]) == set(rec["auto_val_se"]) == {"gp", "mlp", "blend"}
+    assert rec["auto_why"] == est.choice_["why"]
     assert rec["auto_rows"]["gp"] == rec["n_train"]
     assert rec["r2"] > 0.99 and rec["coverage_95"] is not None
 

@@ -100,7 +100,7 @@ def _fitted_summary(est) -> dict:
     """What the fit report says of the model: the default's choice (every candidate's
     validation MSE), an MLP's networks and epochs."""
     if est.name == "auto":
-        out = {"chosen": est.choice_["chosen"], "val_mse": est.choice_["val_mse"]}
+        out = {k: est.choice_.get(k) for k in ("chosen", "why", "val_mse", "val_se")}
         mlp = [p for p in est.parts_ if p.name == "mlp"]
         if not mlp:
             return out

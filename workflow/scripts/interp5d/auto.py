@@ -1,6 +1,7 @@
 """Interpolator: the default 5-D interpolator. It fits a few candidates, chosen by the
-number of training rows, and keeps the one with the lowest validation MSE: a Gaussian
-process (kriging's accuracy with few samples) and the MLP recipe (its speed with many)."""
+number of training rows, and keeps one by its validation MSE (the one-standard-error rule):
+a Gaussian process (kriging's accuracy with few samples), the MLP recipe (its speed with
+many), or their mean."""
 
 from __future__ import annotations
 
@@ -20,6 +21,35 @@ __all__ = ["Interpolator"]
 
 # what a saved choice may hold, and the models it keeps
 PARTS = {"gp": ["gp"], "mlp": ["mlp"], "blend": ["gp", "mlp"]}
+# the order of preference among candidates whose validation MSEs are within the rule's
+# margin: the fewest fitted parameters first (the GP's six hyperparameters, then the mean
+# of the two, then the MLP's ~2,500 weights)
+PREFERENCE = ("gp", "blend", "mlp")
+
+
+def select(sq_errors: dict[str, np.ndarray], se_rule: float) -> tuple[str, str, dict]:
+    """The candidate to keep, given each one's squared errors on the same validation rows:
+    the first in PREFERENCE whose MSE is at most `se_rule` standard errors above the lowest
+    (the standard error of the mean of their paired differences: the one-standard-error
+    rule of Hastie, Tibshirani and Friedman, The Elements of Statistical Learning, 7.10);
+    0 keeps the lowest. Returns the name, why, and each candidate's standard error."""
+    mse = {c: float(np.mean(v)) for c, v in sq_errors.items()}
+    finite = [c for c in PREFERENCE if c in mse and math.isfinite(mse[c])]
+    if not finite:  # every candidate failed: the first, as the plain path will say
+        return next(c for c in PREFERENCE if c in mse), "no candidate's MSE is finite", {}
+    lowest = min(finite, key=lambda c: mse[c])
+    se = {}
+    for c in finite:
+        d = sq_errors[c] - sq_errors[lowest]
+        se[c] = float(np.std(d, ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
+    chosen = next(c for c in finite if mse[c] - mse[lowest] <= se_rule * se[c])
+    if chosen == lowest:
+        return chosen, "lowest validation MSE", se
+    why = (
+        f"within {se_rule:g} standard error(s) of the lowest validation MSE ({lowest}'s), "
+        f"and before it in the order {', '.join(PREFERENCE)}"
+    )
+    return chosen, why, se
 
 
 class Interpolator(RecipeParams, Method):
@@ -34,14 +64,17 @@ class Interpolator(RecipeParams, Method):
       `recipe__<key>`, as MLPInterpolator's) on all rows, always.
 
     Each is fitted on the training rows and scored by its MSE on (at most `val_rows` of)
-    the validation rows, which none trains on, as is `blend`, the two's mean; the lowest
-    is kept (`parts_`: the one model, or both for a blend), and `choice_` records every
-    candidate's validation MSE, fit seconds and rows (the model file and the run record
-    keep it). With no validation data the choice is by size alone: the GP where it is a
-    candidate. Prediction and the gradient are the chosen model's (a blend's: the mean of
-    its two's); the predictive std is the model's own, a blend's the two's spread plus its
-    validation residual. One point (shape (5,)) takes a fast numpy path
-    (interp5d.fastpath) where the models have one.
+    the validation rows, which none trains on, as is `blend`, the two's mean. The lowest
+    is kept, unless one before it in the order gp, blend, mlp is within `se_rule`
+    standard errors of it (the one-standard-error rule; see `select`): a validation split
+    of a few dozen rows ranks candidates noisily, and the GP has the fewest fitted
+    parameters. `parts_` holds the one model, or both for a blend, and `choice_` records
+    every candidate's validation MSE and its standard error, fit seconds and rows (the
+    model file and the run record keep it). With no validation data the choice is by size
+    alone: the GP where it is a candidate. Prediction and the gradient are the chosen
+    model's (a blend's: the mean of its two's); the predictive std is the model's own, a
+    blend's the two's spread plus its validation residual. One point (shape (5,)) takes a
+    fast numpy path (interp5d.fastpath) where the models have one.
 
     `threads` bounds torch's and the BLAS pools' threads during fit (None: leave them),
     set back after it; prediction uses the MLP's torch threads, the GP's numpy as it is.
@@ -61,6 +94,7 @@ class Interpolator(RecipeParams, Method):
         gp_refine_rows: int = 1000,
         gp_tol: float = 1e-7,
         val_rows: int = 5000,
+        se_rule: float = 1.0,
         log_every_s: float | None = None,
     ) -> None:
         self.recipe = recipe
@@ -73,6 +107,7 @@ class Interpolator(RecipeParams, Method):
         self.gp_refine_rows = gp_refine_rows
         self.gp_tol = gp_tol
         self.val_rows = val_rows
+        self.se_rule = se_rule
         self.log_every_s = log_every_s
 
     # -- the candidates -----------------------------------------------------------
@@ -104,6 +139,9 @@ class Interpolator(RecipeParams, Method):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"auto: {key} must be a whole number >= 1, got {value!r}")
+        rule = self.se_rule
+        if isinstance(rule, bool) or not isinstance(rule, (int, float)) or not 0 <= rule < 1e3:
+            raise ValueError(f"auto: se_rule must be a number >= 0, got {rule!r}")
 
     def _limits(self):
         from interp5d.threads import thread_limits
@@ -144,15 +182,14 @@ class Interpolator(RecipeParams, Method):
         if len(val_pred) == 2:
             # the two's mean: where their errors differ, it beats both (free to score)
             val_pred["blend"] = (val_pred["gp"] + val_pred["mlp"]) / 2
+        sq_errors = {name: (pred - y_score) ** 2 for name, pred in val_pred.items()}
         scores = {}
-        for name, pred in val_pred.items():
-            mse = float(np.mean((pred - y_score) ** 2))
+        for name, sq in sq_errors.items():
+            mse = float(np.mean(sq))
             scores[name] = mse if math.isfinite(mse) else None
+        se: dict[str, float] = {}
         if scores:
-            ranked = sorted(
-                (s if s is not None else math.inf, i, n) for i, (n, s) in enumerate(scores.items())
-            )
-            chosen, why = ranked[0][2], "lowest validation MSE"
+            chosen, why, se = select(sq_errors, float(self.se_rule))
         else:
             chosen = "gp" if "gp" in fitted else "mlp"
             why = "no validation data: by size (the GP where it is a candidate)"
@@ -166,6 +203,8 @@ class Interpolator(RecipeParams, Method):
             "chosen": chosen,
             "why": why,
             "val_mse": {k: None if v is None else v * y_var for k, v in scores.items()},
+            # the standard error of each one's paired difference from the lowest
+            "val_se": {k: v * y_var for k, v in se.items()},
             "val_rows": 0 if X_score is None else len(X_score),
             "fit_s": seconds,
             "rows": rows,

@@ -59,11 +59,14 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
     if est.name == "krg":
         return {"krg_theta": est.theta_.tolist(), "krg_noise": est.noise_}
     if est.name == "auto":
-        # what it chose and why: every candidate's validation MSE, fit seconds and rows
+        # what it chose and why: every candidate's validation MSE and its standard error,
+        # fit seconds and rows
         choice = est.choice_
         return {
             "auto_choice": choice["chosen"],
+            "auto_why": choice["why"],
             "auto_val_mse": choice["val_mse"],
+            "auto_val_se": choice["val_se"],
             "auto_fit_s": choice["fit_s"],
             "auto_rows": choice["rows"],
         }
