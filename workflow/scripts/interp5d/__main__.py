@@ -194,8 +194,8 @@ def parser() -> argparse.ArgumentParser:
         "--recipe",
         default="auto",
         choices=["auto", *sorted(RECIPES)],
-        help="'auto' (default: a Gaussian process or the tuned MLP, whichever has the lower "
-        "validation MSE), or the MLP alone by its recipe: 'tuned' (trained well) or 'seed' "
+        help="'auto' (default: a Gaussian process, the tuned MLP or their mean, by validation "
+        "MSE), or the MLP alone by its recipe: 'tuned' (trained well) or 'seed' "
         "(the seed study's)",
     )
     fit.add_argument(
