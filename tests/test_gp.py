@@ -107,7 +107,7 @@ def test_the_upper_triangle_is_the_full_matrixs(nu):
     X = np.random.default_rng(4).uniform(-1.7, 1.7, (BLOCK_ROWS * 2 + 37, 5))
     length = np.array([0.5, 1.0, 2.0, 0.7, 3.0])
     R, G = correlation("product_matern", nu, length, X, X, grad=True)
-    D = differences(X, X)
+    D = differences(X, X, upper=True)
     R_up, G_up = correlation(
         "product_matern", nu, length, X, X, grad=True, D=D, G=np.zeros_like(D), upper=True
     )

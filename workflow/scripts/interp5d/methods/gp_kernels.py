@@ -9,6 +9,7 @@ from scipy.linalg import LinAlgError, cho_solve, cholesky, lapack
 
 KERNELS = ("product_matern", "matern", "sqexp")
 NUS = (0.5, 1.5, 2.5)
+BLOCK_ROWS = 128  # rows of the correlation worked at a time: its temporaries stay in cache
 
 
 def _matern(s: np.ndarray, nu: float, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -34,9 +35,17 @@ def _matern(s: np.ndarray, nu: float, grad: bool) -> tuple[np.ndarray, np.ndarra
     raise ValueError(f"gp: nu must be one of {NUS}, got {nu}")
 
 
-def differences(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """|a_i - b_i| for every pair of rows, one input at a time: (inputs, len(A), len(B))."""
-    return np.abs(A.T[:, :, None] - B.T[:, None, :])
+def differences(A: np.ndarray, B: np.ndarray, upper: bool = False) -> np.ndarray:
+    """|a_i - b_i| for every pair of rows, one input at a time: (inputs, len(A), len(B)).
+    `upper` (A is B): only the blocks of rows that correlation(upper=True) reads, from the
+    diagonal on (the rest is left unset: half the work, and half the fresh pages)."""
+    if not upper:
+        return np.abs(A.T[:, :, None] - B.T[:, None, :])
+    D = np.empty((A.shape[1], len(A), len(B)))
+    for a in range(0, len(A), BLOCK_ROWS):
+        b = min(a + BLOCK_ROWS, len(A))
+        np.abs(A.T[:, a:b, None] - B.T[:, None, a:], out=D[:, a:b, a:])
+    return D
 
 
 def correlation(
@@ -49,6 +58,7 @@ def correlation(
     D: np.ndarray | None = None,
     G: np.ndarray | None = None,
     upper: bool = False,
+    R: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The correlation matrix R (len(A), len(B)) of the kernel with these length scales
     and, with `grad`, dR/dlog l_i divided by R, stacked (inputs, len(A), len(B)); `D`, the
@@ -56,6 +66,7 @@ def correlation(
     shape for the gradient where one is kept (product_matern fills it). `upper` (A is B):
     only the upper triangle is wanted; product_matern then computes only the blocks on and
     above the diagonal (half the work) and leaves the rest of R and G as it finds them.
+    `R`: a buffer for product_matern's correlation, where one is kept.
 
     product_matern: Π_i m_ν(c|a_i - b_i| / l_i), as SMT's KRG has it; matern: m_ν of the
     scaled Euclidean distance; sqexp: exp(-½ Σ_i ((a_i - b_i) / l_i)²); c = √(2ν).
@@ -68,7 +79,7 @@ def correlation(
     if grad and G is None:
         G = np.empty((n_in, *shape))
     if kernel == "product_matern":
-        return _product_matern(nu, c, length, A, B, grad, D, G, upper)
+        return _product_matern(nu, c, length, A, B, grad, D, G, upper, R)
     q = np.empty((n_in, *shape)) if grad else None
     r2 = np.zeros(shape)
     for i in range(n_in):
@@ -93,9 +104,6 @@ def correlation(
     return R, G
 
 
-BLOCK_ROWS = 128  # rows of the correlation worked at a time: its temporaries stay in cache
-
-
 def _product_matern(
     nu: float,
     c: float,
@@ -106,13 +114,15 @@ def _product_matern(
     D: np.ndarray | None,
     G: np.ndarray | None,
     upper: bool = False,
+    R: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Π_i m_ν(c|a_i - b_i| / l_i) and its dlog R/dlog l_i, as `_matern` computes them (the
     same operations in the same order, so the same numbers), BLOCK_ROWS rows at a time into
     buffers reused from one input and one block to the next: fresh len(A) x len(B)
     temporaries, and arrays too large for the cache, cost more than the arithmetic. With
     `upper`, the block of rows a:b only from column a on."""
-    R = np.empty((len(A), len(B)))
+    if R is None:
+        R = np.empty((len(A), len(B)))
     rows = min(BLOCK_ROWS, len(A))
     bufs = [np.empty((rows, len(B))) for _ in range(4)]
     for a in range(0, len(A), rows):
@@ -167,10 +177,15 @@ class Likelihood:
 
     def __init__(self, kernel: str, nu: float, X: np.ndarray, y: np.ndarray):
         self.kernel, self.nu, self.X, self.y = kernel, nu, X, y
-        self.D = differences(X, X)  # once: every evaluation scales them anew
+        # once: every evaluation scales them anew (product_matern reads the upper blocks)
+        self.D = differences(X, X, upper=kernel == "product_matern")
         # the gradient's buffer, reused (no fresh pages); below the diagonal blocks it is
         # never written and stays 0, which the gradient's sum multiplies by 0
         self.G = np.zeros_like(self.D)
+        # and the n x n matrices': fresh pages of a few MB cost ~0.1 ms each per MB
+        m = len(y)
+        self.R = np.empty((m, m)) if kernel == "product_matern" else None
+        self.C, self.outer = np.empty((m, m)), np.empty((m, m))
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         n_in = self.X.shape[1]
@@ -186,12 +201,14 @@ class Likelihood:
             D=self.D,
             G=self.G,
             upper=True,
+            R=self.R,
         )
         m = len(self.y)
-        C = R.copy()
+        C = self.C
+        np.copyto(C, R)
         C.flat[:: m + 1] += lam
         try:
-            sol = Solve(C.T)  # C.T's lower triangle is C's upper
+            sol = Solve(C.T)  # C.T's lower triangle is C's upper: factorised in place
         except LinAlgError:
             # not positive definite at these length scales: a wall the search backs off
             return 1e25, np.zeros_like(theta)
@@ -202,10 +219,10 @@ class Likelihood:
         # d nll = ½ tr(W dC), W = C⁻¹ - ααᵀ/σ²; dC = λI for log λ, and R∘G_i for log l_i:
         # symmetric and 0 on the diagonal (G_i is), so ½ tr(W dC) is the sum over the pairs
         # above the diagonal
-        W = sol.inverse_upper()
+        W = sol.inverse_upper(overwrite=True)  # in place of the factor, in C
         g = np.empty_like(theta)
         g[n_in] = 0.5 * lam * (float(np.trace(W)) - float(alpha @ alpha) / sigma2)
-        W -= np.outer(alpha, alpha / sigma2)
+        W -= np.outer(alpha, alpha / sigma2, out=self.outer)
         W *= strictly_upper(R)
         # the five sums Σ (W∘R)∘G_i as one matrix-vector product
         g[:n_in] = G.reshape(n_in, -1) @ W.reshape(-1)
@@ -266,10 +283,11 @@ class Solve:
         self.beta = float(self.ones @ ci_y) / float(self.ones @ self.ci_ones)
         return ci_y - self.beta * self.ci_ones
 
-    def inverse_upper(self) -> np.ndarray:
+    def inverse_upper(self, overwrite: bool = False) -> np.ndarray:
         """C⁻¹ on and above the diagonal, 0 below it, C-ordered (LAPACK's potri from the
-        factor gives its lower triangle, F-ordered: its transpose, without a copy)."""
-        inv, info = lapack.dpotri(self.L, lower=True)
+        factor gives its lower triangle, F-ordered: its transpose, without a copy). With
+        `overwrite`, in place of the factor, which is then spent."""
+        inv, info = lapack.dpotri(self.L, lower=True, overwrite_c=overwrite)
         if info != 0:
             raise LinAlgError(f"dpotri failed: info {info}")
         return inv.T
