@@ -284,9 +284,10 @@ class Solve:
         return ci_y - self.beta * self.ci_ones
 
     def inverse_upper(self, overwrite: bool = False) -> np.ndarray:
-        """C⁻¹ on and above the diagonal, 0 below it, C-ordered (LAPACK's potri from the
-        factor gives its lower triangle, F-ordered: its transpose, without a copy). With
-        `overwrite`, in place of the factor, which is then spent."""
+        """C⁻¹ on and above the diagonal, C-ordered (LAPACK's potri from the factor gives
+        its lower triangle, F-ordered: its transpose, without a copy); below it, 0 where the
+        factor is `clean`, else what the factor's other triangle held. With `overwrite`, in
+        place of the factor, which is then spent."""
         inv, info = lapack.dpotri(self.L, lower=True, overwrite_c=overwrite)
         if info != 0:
             raise LinAlgError(f"dpotri failed: info {info}")
