@@ -269,8 +269,8 @@ def test_clone_and_settings():
     assert twin.get_params() == est.get_params() and not hasattr(twin, "choice_")
     with pytest.raises(ValueError, match="auto: gp_rows must be a whole number >= 1"):
         Interpolator(gp_rows=0).fit(*split(oblique_hinge, 40)[:2])
-    for bad in (-1.0, "1", True, float("nan")):
-        with pytest.raises(ValueError, match="auto: se_rule must be a number >= 0"):
+    for bad in (-1.0, "1", True, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="auto: se_rule must be a number from 0 to 1000"):
             Interpolator(se_rule=bad).fit(*split(oblique_hinge, 40)[:2])
 
 

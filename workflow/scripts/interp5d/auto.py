@@ -42,7 +42,7 @@ def select(sq_errors: dict[str, np.ndarray], se_rule: float) -> tuple[str, str, 
     for c in finite:
         d = sq_errors[c] - sq_errors[lowest]
         se[c] = float(np.std(d, ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
-    chosen = next(c for c in finite if mse[c] - mse[lowest] <= se_rule * se[c])
+    chosen = next(c for c in finite if c == lowest or mse[c] - mse[lowest] <= se_rule * se[c])
     if chosen == lowest:
         return chosen, "lowest validation MSE", se
     why = (
@@ -140,8 +140,8 @@ class Interpolator(RecipeParams, Method):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"auto: {key} must be a whole number >= 1, got {value!r}")
         rule = self.se_rule
-        if isinstance(rule, bool) or not isinstance(rule, (int, float)) or not 0 <= rule < 1e3:
-            raise ValueError(f"auto: se_rule must be a number >= 0, got {rule!r}")
+        if isinstance(rule, bool) or not isinstance(rule, (int, float)) or not 0 <= rule <= 1e3:
+            raise ValueError(f"auto: se_rule must be a number from 0 to 1000, got {rule!r}")
 
     def _limits(self):
         from interp5d.threads import thread_limits
