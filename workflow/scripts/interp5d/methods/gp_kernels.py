@@ -10,6 +10,8 @@ from scipy.linalg import LinAlgError, cho_solve, cholesky, lapack
 KERNELS = ("product_matern", "matern", "sqexp")
 NUS = (0.5, 1.5, 2.5)
 BLOCK_ROWS = 128  # rows of the correlation worked at a time: its temporaries stay in cache
+# a diagonal block's entries on and below its diagonal (a smaller block's: its top left)
+ON_AND_BELOW = np.tril(np.ones((BLOCK_ROWS, BLOCK_ROWS), dtype=bool))
 
 
 def _matern(s: np.ndarray, nu: float, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -236,8 +238,7 @@ def strictly_upper(M: np.ndarray) -> np.ndarray:
     for a in range(0, n, BLOCK_ROWS):
         b = min(a + BLOCK_ROWS, n)
         M[a:b, :a] = 0.0
-        block = M[a:b, a:b]
-        block[np.tril(np.ones((b - a, b - a), dtype=bool))] = 0.0
+        M[a:b, a:b][ON_AND_BELOW[: b - a, : b - a]] = 0.0
     return M
 
 
