@@ -254,3 +254,64 @@ def test_a_run_of_native_steps_is_its_steps_one_call_each(gathered):
     untrained = engine(NativeEngine, layer_widths(model), recipe, 300, 64)
     untrained.load(model)
     assert not torch.equal(ours.flat, untrained.flat)  # they trained
+
+
+def _gp_point(nu: float):
+    """A GP fitted on 60 rows of a noisy function (α stays moderate) and its one-point path
+    inside an outer standardisation that is not the identity."""
+    from interp5d.data import Standardizer
+    from interp5d.fastpath import GPPoint, point_path
+    from interp5d.methods.gp import GaussianProcess
+
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-2.0, 3.0, (60, 5))
+    y = np.sin(X @ [1.0, 0.5, -0.7, 0.2, 0.0]) + 0.05 * rng.normal(size=60)
+    outer = (Standardizer().fit(X), Standardizer().fit(y))
+    gp = GaussianProcess(nu=nu, select_rows=60).fit(outer[0].transform(X), outer[1].transform(y))
+    path = point_path(gp, outer)
+    assert isinstance(path, GPPoint)
+    return path, X
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.5, 2.5])
+def test_the_compiled_gp_point_is_its_numpy_form(nu):
+    path, X = _gp_point(nu)
+    assert path.compiled is not None
+    rng = np.random.default_rng(4)
+    points = [
+        *rng.uniform(-2.0, 3.0, (10, 5)),
+        X[7].copy(),  # a training row: every difference 0, where the ratio is 0
+        np.r_[X[8, :2], rng.uniform(-2.0, 3.0, 3)],  # two inputs of a row
+        np.full(5, 1e6),  # far from every row: each correlation underflows to 0
+    ]
+    for i, x in enumerate(points):
+        r = path._rows(x, False)[0]
+        magnitude = float(np.abs(path.alpha * r).sum()) + abs(path.c0)
+        assert path.value(x) == pytest.approx(path.value_numpy(x), abs=1e-12 * magnitude)
+        g, g_numpy = path.grad(x), path.grad_numpy(x)
+        assert g.shape == (5,) and np.isfinite(g).all()
+        if nu == 0.5 and i in (10, 11):
+            # exp(-|d|) has a kink at a row's coordinate: no gradient there, and which
+            # side each path's rounding of d lands on (C fuses x·a + b) is chance
+            continue
+        np.testing.assert_allclose(g, g_numpy, rtol=1e-10, atol=1e-12 * magnitude)
+    assert path.value(np.full(5, 1e6)) == path.c0
+
+
+def test_a_copied_gp_point_calls_with_its_own_arrays():
+    import copy
+    import pickle
+
+    path, X = _gp_point(2.5)
+    expected = path.value(X[0])
+    for other in (copy.deepcopy(path), pickle.loads(pickle.dumps(path))):
+        assert other._args[0] == other.Z.ctypes.data != path._args[0]
+        assert other.value(X[0]) == expected
+
+
+def test_the_gp_point_falls_back_to_numpy_without_the_library(fresh_build, monkeypatch):
+    monkeypatch.setenv("CC", "no-such-compiler")
+    path, X = _gp_point(2.5)
+    assert path.compiled is None
+    assert path.value(X[0]) == path.value_numpy(X[0])
+    np.testing.assert_array_equal(path.grad(X[0]), path.grad_numpy(X[0]))

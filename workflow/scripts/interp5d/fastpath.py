@@ -1,13 +1,16 @@
 """One point, fast: a fitted model's arithmetic for a single query point in plain numpy
 (float64), the standardisations folded into the weights (the MLP) or the training rows (the
-Gaussian process), without torch's dispatch or the batch path's checks. `Method.predict`
-stays the reference path beside it; tests tie the two."""
+Gaussian process), without torch's dispatch or the batch path's checks; the Gaussian
+process's in one compiled call where the native library can be had (gp_point.c), its numpy
+form otherwise. `Method.predict` stays the reference path beside them; tests tie them."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+from interp5d.training.engines import native_lib
 
 if TYPE_CHECKING:
     from interp5d.data import Standardizer
@@ -108,10 +111,20 @@ class MLPPoint:
         return total / self.n
 
 
+def _compiled_gp_point(inputs: int):
+    """gp_point.c's interp5d_gp_point where the native library loads and takes this many
+    inputs, else None (the numpy form then serves: no compiler, a failed build)."""
+    try:
+        lib, _ = native_lib.load()
+    except native_lib.NativeUnavailable:
+        return None
+    return lib.interp5d_gp_point if lib.interp5d_gp_inputs() == inputs else None
+
+
 class GPPoint:
     """A fitted GaussianProcess's predictive mean on one point (product_matern kernels):
     the training rows scaled once by √(2ν)/l and stored input by input (5, n), so that a
-    point costs a few passes over them."""
+    point costs one compiled loop over them (`compiled`), or a few numpy passes."""
 
     def __init__(self, est: Method, affine: Affine) -> None:
         from interp5d.methods.gp_kernels import _matern
@@ -119,11 +132,35 @@ class GPPoint:
         self.matern, self.nu = _matern, est.nu
         c = np.sqrt(2.0 * est.nu) / est.length_scales_
         # z = (x - x_mean)/x_scale · c, as x·a + b
-        self.a = c / affine.x_scale
-        self.b = -affine.x_mean * self.a
-        self.Z = np.ascontiguousarray((est.X_train_ * c).T)
-        self.alpha = est.alpha_ * affine.y_scale
-        self.c0 = affine.y_mean + affine.y_scale * est.solve_.beta
+        self.a = np.ascontiguousarray(c / affine.x_scale, dtype=np.float64)
+        self.b = np.ascontiguousarray(-affine.x_mean * self.a, dtype=np.float64)
+        self.Z = np.ascontiguousarray((est.X_train_ * c).T, dtype=np.float64)
+        self.alpha = np.ascontiguousarray(est.alpha_ * affine.y_scale, dtype=np.float64)
+        self.c0 = float(affine.y_mean + affine.y_scale * est.solve_.beta)
+        self._bind()
+
+    def _bind(self) -> None:
+        """The compiled call and its leading arguments: the addresses of the arrays above,
+        which this object keeps alive and never changes. A copy or an unpickled object binds
+        its own (see __getstate__): another's addresses would outlive their arrays."""
+        self.compiled = _compiled_gp_point(len(self.a))
+        self._args = (
+            self.Z.ctypes.data,
+            self.alpha.ctypes.data,
+            self.Z.shape[1],
+            self.a.ctypes.data,
+            self.b.ctypes.data,
+            round(2 * self.nu),
+        )
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["compiled"], state["_args"]  # a ctypes function, and addresses: see _bind
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._bind()
 
     def _rows(self, x: np.ndarray, grad: bool):
         d = (x * self.a + self.b)[:, None] - self.Z
@@ -142,9 +179,22 @@ class GPPoint:
         return r, d, dlog
 
     def value(self, x: np.ndarray) -> float:
-        return self.c0 + float(self._rows(x, False)[0] @ self.alpha)
+        if self.compiled is None:
+            return self.value_numpy(x)
+        # x's five numbers go by value: no buffer shared between threads
+        return self.c0 + self.compiled(*self._args, *x.tolist(), None)
 
     def grad(self, x: np.ndarray) -> np.ndarray:
+        if self.compiled is None:
+            return self.grad_numpy(x)
+        g = np.empty(len(self.a))
+        self.compiled(*self._args, *x.tolist(), g.ctypes.data)
+        return g
+
+    def value_numpy(self, x: np.ndarray) -> float:
+        return self.c0 + float(self._rows(x, False)[0] @ self.alpha)
+
+    def grad_numpy(self, x: np.ndarray) -> np.ndarray:
         # ∂R/∂z_i = -R·dlog_i/d_i (see GaussianProcess.predict_grad), then ∂z/∂x = a
         r, d, dlog = self._rows(x, True)
         ratio = np.divide(dlog, d, out=np.zeros_like(d), where=d != 0)

@@ -1,5 +1,7 @@
-"""The native step (native_step.c): built with the system C compiler on first use, cached,
-and loaded with ctypes; its matrix products call the sgemm that torch's own library holds.
+"""The native library: the training step (native_step.c) and a Gaussian process's one-point
+mean (gp_point.c, which fastpath.GPPoint calls), built with the system C compiler on first
+use, cached, and loaded with ctypes; the step's matrix products call the sgemm that torch's
+own library holds.
 
 Compiled with -march=native and -ffast-math (which lets the compiler vectorise the step), but
 linked without -ffast-math: gcc would otherwise add its start-up code that turns on
@@ -12,7 +14,8 @@ owned by the user and writable by no one else (else the step is built in a priva
 for this process, with a warning), and the library must match the digest its build
 recorded (else it is rebuilt). The library's struct layout is checked against the ctypes
 mirror below before any call. When the step cannot be had (no compiler, a torch without
-sgemm, a failed build) `load` says why, and the training loop falls back to the fast engine.
+sgemm, a failed build) `load` says why, and the training loop falls back to the fast engine
+(and GPPoint to numpy).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import torch
 
 from interp5d.recipes import NATIVE_MAX_LAYERS
 
-SOURCE = Path(__file__).with_name("native_step.c")
+SOURCES = tuple(Path(__file__).with_name(name) for name in ("native_step.c", "gp_point.c"))
 COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC")
 LINK_FLAGS = ("-shared", "-fPIC")  # no -ffast-math here: see the module's docstring
 # extra flags for both steps (the sanitizers' build of `make test-sanitize`); in the key
@@ -197,7 +200,13 @@ def _build(compiler: str, folder: Path) -> Path:
         [compiler, "--version"], capture_output=True, text=True, check=False
     ).stdout
     extra = _extra_flags()
-    key_text = [SOURCE.read_text(), *COMPILE_FLAGS, *LINK_FLAGS, *extra, version]
+    key_text = [
+        *(source.read_text() for source in SOURCES),
+        *COMPILE_FLAGS,
+        *LINK_FLAGS,
+        *extra,
+        version,
+    ]
     key = hashlib.sha256("\0".join([*key_text, _cpu_signature(compiler)]).encode()).hexdigest()
     target = folder / f"native_step-{key[:16]}.so"
     if _verified(target):
@@ -205,9 +214,11 @@ def _build(compiler: str, folder: Path) -> Path:
     # built in a private folder beside the target and renamed into place: jobs that build
     # at once never load a partial file, and a damaged one is replaced
     with tempfile.TemporaryDirectory(dir=folder) as work:
-        obj, lib, record = (Path(work) / name for name in ("step.o", "step.so", "step.sha256"))
-        _run([compiler, *COMPILE_FLAGS, *extra, "-c", str(SOURCE), "-o", str(obj)], "compiling")
-        _run([compiler, *LINK_FLAGS, *extra, str(obj), "-o", str(lib), "-lm"], "linking")
+        lib, record = Path(work) / "step.so", Path(work) / "step.sha256"
+        objects = [str(Path(work) / source.with_suffix(".o").name) for source in SOURCES]
+        for source, obj in zip(SOURCES, objects, strict=True):
+            _run([compiler, *COMPILE_FLAGS, *extra, "-c", str(source), "-o", obj], "compiling")
+        _run([compiler, *LINK_FLAGS, *extra, *objects, "-o", str(lib), "-lm"], "linking")
         lib.chmod(0o700)
         record.write_text(hashlib.sha256(lib.read_bytes()).hexdigest() + "\n")
         os.replace(record, target.with_suffix(".sha256"))
@@ -267,6 +278,12 @@ def _load() -> tuple[ctypes.CDLL, int]:
     lib.interp5d_step_products.restype = None
     lib.interp5d_silu.argtypes = [_f, _f, c_int]
     lib.interp5d_silu.restype = None
+    lib.interp5d_gp_inputs.argtypes = []
+    lib.interp5d_gp_inputs.restype = c_int
+    # Z, alpha, n, a, b, 2ν, the point's five inputs, the gradient's buffer or None
+    pointer_args = [ctypes.c_void_p] * 2 + [c_int] + [ctypes.c_void_p] * 2 + [c_int]
+    lib.interp5d_gp_point.argtypes = [*pointer_args, *[ctypes.c_double] * 5, ctypes.c_void_p]
+    lib.interp5d_gp_point.restype = ctypes.c_double
     return lib, sgemm
 
 
