@@ -236,6 +236,23 @@ def test_the_gp_fast_path_is_the_plain_path(gp_choice):
     np.testing.assert_allclose(fast, grads, rtol=1e-6, atol=1e-8 * np.abs(grads).max())
 
 
+def test_the_gp_batch_path_is_its_numpy_form(gp_choice):
+    est, X = gp_choice
+    (part,), (batch,) = est.parts_, est._batch
+    if batch is None:
+        pytest.skip("the native library cannot be built here (no C compiler)")
+    Xs = est.x_scaler_.transform(X)
+    compiled = est._inner(part, Xs, False, batch)
+    numpy = est._inner(part, Xs, False)
+    # the same sum in another order: rounding relative to Σ |α_j R_j| (see above)
+    magnitude = np.array([np.abs(batch.alpha * batch._rows(x, False)[0]).sum() for x in Xs])
+    assert np.all(np.abs(compiled - numpy) <= 1e-9 * magnitude * float(part.y_scaler_.scale))
+    # predict takes it; the variance stays numpy's
+    out, std = est.predict(X[:50], return_std=True)
+    np.testing.assert_array_equal(out, est.y_scaler_.inverse_transform(compiled[:50]))
+    assert np.isfinite(std).all()
+
+
 def test_the_fast_path_leaves_other_points_to_the_plain_path(gp_choice):
     est, X = gp_choice
     with pytest.raises(DataError, match="NaN/inf"):
@@ -293,7 +310,8 @@ def test_a_blend_is_the_mean_of_its_two_and_its_fast_path_the_plain_path(blend_c
     gp, mlp = est.parts_
     Xs = est.x_scaler_.transform(X[:20])
     both = [est.y_scaler_.inverse_transform(p.predict(Xs)) for p in (gp, mlp)]
-    np.testing.assert_allclose(est.predict(X[:20]), (both[0] + both[1]) / 2, rtol=1e-12)
+    # the GP's part in its compiled loop, the same sum in another order than p.predict's
+    np.testing.assert_allclose(est.predict(X[:20]), (both[0] + both[1]) / 2, rtol=1e-9)
     scale = float(np.std(est.predict(X)))
     for x in X[:20]:
         assert est.predict(x) == pytest.approx(est.predict_plain(x), abs=1e-5 * scale)

@@ -296,6 +296,10 @@ def test_the_compiled_gp_point_is_its_numpy_form(nu):
             continue
         np.testing.assert_allclose(g, g_numpy, rtol=1e-10, atol=1e-12 * magnitude)
     assert path.value(np.full(5, 1e6)) == path.c0
+    # the batch call: the same loop, point by point
+    batch = np.array(points)
+    np.testing.assert_array_equal(path.batch(batch), [path.value(x) for x in points])
+    assert path.batch(np.empty((0, 5))).shape == (0,)
 
 
 def test_a_copied_gp_point_calls_with_its_own_arrays():

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from interp5d.data import DataError
-from interp5d.fastpath import MeanPoint, PointPath, point_path
+from interp5d.fastpath import GPPoint, MeanPoint, PointPath, gp_batch_path, point_path
 from interp5d.functions import N_FEATURES
 from interp5d.methods.base import COMMON_KEYS, Method, require_keys
 from interp5d.recipes import Recipe, RecipeParams
@@ -154,7 +154,7 @@ class Interpolator(RecipeParams, Method):
 
     def _fit(self, X, y, X_val, y_val, monitor) -> None:
         self._check_settings()
-        self._fast = None
+        self._fast, self._batch = None, None
         rng = np.random.default_rng(self.seed)
         val_pred: dict[str, np.ndarray] = {}
         seconds: dict[str, float] = {}
@@ -209,7 +209,7 @@ class Interpolator(RecipeParams, Method):
             "fit_s": seconds,
             "rows": rows,
         }
-        self._fast = self._point_path()
+        self._fast, self._batch = self._point_path(), self._batch_paths()
 
     @property
     def chosen_(self) -> Method:
@@ -222,13 +222,24 @@ class Interpolator(RecipeParams, Method):
             return None
         return paths[0] if len(paths) == 1 else MeanPoint(paths)
 
+    def _batch_paths(self) -> list[GPPoint | None]:
+        """Each part's compiled batch path (a GP's, where the native library loads)."""
+        return [gp_batch_path(p) for p in self.parts_]
+
+    def _parts_paths(self) -> list[tuple[Method, GPPoint | None]]:
+        batch = getattr(self, "_batch", None) or [None] * len(self.parts_)
+        return list(zip(self.parts_, batch, strict=True))
+
     # -- prediction ---------------------------------------------------------------
     # prediction leaves the thread pools alone: setting them costs ~1.5 ms a call (the MLP
     # sets torch's threads itself, as it does in fit). Each part's own _predict on its own
     # standardisation, in its own chunks (a GP's hold chunk x n_train numbers): the points
     # were checked once, by predict
     @staticmethod
-    def _inner(part: Method, X: np.ndarray, var: bool) -> np.ndarray:
+    def _inner(part: Method, X: np.ndarray, var: bool, batch: GPPoint | None = None) -> np.ndarray:
+        if batch is not None and not var:
+            # a GP's mean in one compiled loop over the points (its numpy form: below)
+            return batch.batch(X)
         out = np.empty(len(X))
         for i in range(0, len(X), part.predict_chunk):
             Xc = part.x_scaler_.transform(X[i : i + part.predict_chunk])
@@ -238,14 +249,14 @@ class Interpolator(RecipeParams, Method):
         return part.y_scaler_.inverse_transform(out)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        preds = [self._inner(p, X, var=False) for p in self.parts_]
+        preds = [self._inner(p, X, False, b) for p, b in self._parts_paths()]
         return preds[0] if len(preds) == 1 else (preds[0] + preds[1]) / 2
 
     def _epistemic_var(self, X: np.ndarray) -> np.ndarray | None:
         # a blend's two models' spread (their mixture's variance); one model has none here
         if len(self.parts_) == 1:
             return None
-        a, b = (self._inner(p, X, var=False) for p in self.parts_)
+        a, b = (self._inner(p, X, False, path) for p, path in self._parts_paths())
         return ((a - b) / 2) ** 2
 
     def _predict_var(self, X: np.ndarray) -> np.ndarray:
@@ -343,7 +354,7 @@ class Interpolator(RecipeParams, Method):
             except DataError as e:
                 raise DataError(f"state.parts[{i}]: {e}") from None
         self.choice_ = choice
-        self._fast = self._point_path()
+        self._fast, self._batch = self._point_path(), self._batch_paths()
 
     @classmethod
     def load(cls, path):

@@ -111,14 +111,14 @@ class MLPPoint:
         return total / self.n
 
 
-def _compiled_gp_point(inputs: int):
-    """gp_point.c's interp5d_gp_point where the native library loads and takes this many
-    inputs, else None (the numpy form then serves: no compiler, a failed build)."""
+def _compiled_gp(inputs: int):
+    """The native library where it loads and its gp_point.c takes this many inputs, else
+    None (the numpy forms then serve: no compiler, a failed build)."""
     try:
         lib, _ = native_lib.load()
     except native_lib.NativeUnavailable:
         return None
-    return lib.interp5d_gp_point if lib.interp5d_gp_inputs() == inputs else None
+    return lib if lib.interp5d_gp_inputs() == inputs else None
 
 
 class GPPoint:
@@ -143,7 +143,9 @@ class GPPoint:
         """The compiled call and its leading arguments: the addresses of the arrays above,
         which this object keeps alive and never changes. A copy or an unpickled object binds
         its own (see __getstate__): another's addresses would outlive their arrays."""
-        self.compiled = _compiled_gp_point(len(self.a))
+        lib = _compiled_gp(len(self.a))
+        self.compiled = None if lib is None else lib.interp5d_gp_point
+        self.compiled_batch = None if lib is None else lib.interp5d_gp_points
         self._args = (
             self.Z.ctypes.data,
             self.alpha.ctypes.data,
@@ -155,7 +157,8 @@ class GPPoint:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        del state["compiled"], state["_args"]  # a ctypes function, and addresses: see _bind
+        # ctypes functions, and addresses: see _bind
+        del state["compiled"], state["compiled_batch"], state["_args"]
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -191,6 +194,15 @@ class GPPoint:
         self.compiled(*self._args, *x.tolist(), g.ctypes.data)
         return g
 
+    def batch(self, X: np.ndarray) -> np.ndarray:
+        """The mean on the rows of X (m, 5), in one compiled call: it needs the library
+        (see `compiled`), and finite float64 points."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        out = np.empty(len(X))
+        self.compiled_batch(*self._args, X.ctypes.data, len(X), out.ctypes.data)
+        out += self.c0
+        return out
+
     def value_numpy(self, x: np.ndarray) -> float:
         return self.c0 + float(self._rows(x, False)[0] @ self.alpha)
 
@@ -212,6 +224,22 @@ class MeanPoint:
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         return sum(p.grad(x) for p in self.paths) / len(self.paths)
+
+
+def gp_batch_path(est: Method) -> GPPoint | None:
+    """A fitted GP's compiled path for batches of points on its own input and output
+    standardisation (the outer one is the identity), or None where there is none."""
+    from interp5d.data import Standardizer
+
+    if est.name != "gp" or est.kernel != "product_matern":
+        return None
+    n_in = len(est.length_scales_)
+    identity = (
+        Standardizer(mean=np.zeros(n_in), scale=np.ones(n_in)),
+        Standardizer(mean=np.float64(0.0), scale=np.float64(1.0)),
+    )
+    path = GPPoint(est, Affine(identity, est))
+    return path if path.compiled_batch is not None else None
 
 
 def point_path(est: Method, outer: tuple[Standardizer, Standardizer]) -> PointPath | None:

@@ -81,3 +81,18 @@ double interp5d_gp_point(const double *Z, const double *alpha, int n, const doub
     for (int i = 0; i < GP_INPUTS; i++) grad[i] = -g[i] * a[i];
     return total;
 }
+
+/* The mean on m points, out[k] = Σ_j alpha_j R(z_k, Z_j): X (m, GP_INPUTS) row-major in the
+ * data's units, each scaled as z = x·a + b (NaN for any other nu2, which the caller never
+ * passes). */
+void interp5d_gp_points(const double *Z, const double *alpha, int n, const double *a,
+                        const double *b, int nu2, const double *X, int m, double *out) {
+    double z[GP_INPUTS], g[GP_INPUTS];
+    for (int k = 0; k < m; k++) {
+        for (int i = 0; i < GP_INPUTS; i++) z[i] = X[(size_t)k * GP_INPUTS + i] * a[i] + b[i];
+        out[k] = nu2 == 5   ? gp_sum(Z, alpha, n, z, 5, 0, g)
+                 : nu2 == 3 ? gp_sum(Z, alpha, n, z, 3, 0, g)
+                 : nu2 == 1 ? gp_sum(Z, alpha, n, z, 1, 0, g)
+                            : NAN;
+    }
+}

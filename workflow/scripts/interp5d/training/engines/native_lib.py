@@ -284,6 +284,9 @@ def _load() -> tuple[ctypes.CDLL, int]:
     pointer_args = [ctypes.c_void_p] * 2 + [c_int] + [ctypes.c_void_p] * 2 + [c_int]
     lib.interp5d_gp_point.argtypes = [*pointer_args, *[ctypes.c_double] * 5, ctypes.c_void_p]
     lib.interp5d_gp_point.restype = ctypes.c_double
+    # the same leading arguments, then X, m and the output's buffer
+    lib.interp5d_gp_points.argtypes = [*pointer_args, ctypes.c_void_p, c_int, ctypes.c_void_p]
+    lib.interp5d_gp_points.restype = None
     return lib, sgemm
 
 
