@@ -124,7 +124,7 @@ def test_strictly_upper_zeroes_the_diagonal_and_below():
     np.testing.assert_array_equal(strictly_upper(M.copy()), np.triu(M, 1))
 
 
-def test_the_refining_search_stops_at_its_evaluation_cap():
+def test_the_refining_search_stops_at_its_evaluation_cap(monkeypatch):
     # L-BFGS-B's own maxfun is checked between iterations: its line searches overran it.
     # The cap ends the search and keeps the best point seen
     import interp5d.methods.gp as gp_module
@@ -152,14 +152,81 @@ def test_the_refining_search_stops_at_its_evaluation_cap():
     assert capped.best_value == min(values)
     np.testing.assert_array_equal(capped.best_theta, calls[int(np.argmin(values))])
 
-    # in a fit: the refining search's evaluations are at most REFINE_STEPS
+    # in a fit: the refining search's evaluations are at most REFINE_STEPS, its start's
+    # (evaluated to choose it) among them, and the fit counts each evaluation once
+    made = []
+
+    class Recorded(gp_module.Capped):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(gp_module, "Capped", Recorded)
     X, y, _ = get_function("rosenbrock").sample(400, seed=3)
     plain = build_method({"class": "gp", "settings": {"select_rows": 150}}, seed=3).fit(X, y)
+    assert not made
     refined = build_method(
         {"class": "gp", "settings": {"select_rows": 150, "refine_rows": 400}}, seed=3
     ).fit(X, y)
+    (capped,) = made
+    assert 1 <= capped.evaluations <= gp_module.REFINE_STEPS and capped.reused == 1
     extra = refined.likelihood_evaluations_ - plain.likelihood_evaluations_
-    assert 1 <= extra <= gp_module.REFINE_STEPS
+    assert extra > capped.evaluations - capped.reused
+
+
+def test_the_refine_starts_where_the_matrix_factorises_and_the_likelier_start_wins():
+    import interp5d.methods.gp as gp_module
+
+    calls = []
+
+    def likelihood(theta):
+        # singular below a noise ratio of e^-10; likelier the shorter the first length scale
+        calls.append(theta.copy())
+        if theta[-1] < -10.0:
+            return gp_module.FAILED, np.zeros_like(theta)
+        return float(theta[0]), np.ones_like(theta)
+
+    theta, value, grad, spent = gp_module.GaussianProcess._factorisable(
+        likelihood, np.r_[np.full(5, 4.0), -30.0]
+    )
+    assert theta[-1] >= -10.0 > theta[-1] - np.log(10.0)  # the first tenfold step that works
+    np.testing.assert_array_equal(theta[:5], 4.0)
+    assert value == 4.0 and spent == len(calls) == 10
+
+
+@pytest.mark.parametrize("likelier", ["cut", "found"])
+def test_the_refine_starts_from_the_likelier_of_the_two(monkeypatch, likelier):
+    import interp5d.methods.gp as gp_module
+
+    found = np.array([0.0, 5.0, 0.0, 4.0, 0.0, -5.0])  # x1 and x3 dropped by the first search
+    cut = np.r_[0.0, gp_module.REFINE_LOG_LENGTH_CAP, 0.0, gp_module.REFINE_LOG_LENGTH_CAP, 0.0]
+    cut = np.r_[cut, -5.0]
+    best_on_refine_rows = cut if likelier == "cut" else found
+
+    class Quadratic:
+        """A likelihood with its optimum at `found` on the search's rows, and on the
+        refine's (more) rows at one of the two starts."""
+
+        def __init__(self, kernel, nu, X, y):
+            self.centre = found if len(X) <= 40 else best_on_refine_rows
+
+        def __call__(self, theta):
+            return float(np.sum((theta - self.centre) ** 2)), 2 * (theta - self.centre)
+
+    starts = []
+
+    class Recorded(gp_module.Capped):
+        def __init__(self, f, limit, known=None):
+            super().__init__(f, limit, known)
+            starts.append(known[0])
+
+    monkeypatch.setattr(gp_module, "Likelihood", Quadratic)
+    monkeypatch.setattr(gp_module, "Capped", Recorded)
+    X = np.random.default_rng(0).uniform(-1, 1, (120, 5))
+    est = gp_module.GaussianProcess(select_rows=40, refine_rows=120, seed=1)
+    est.fit(X, X[:, 0])
+    np.testing.assert_allclose(starts[0], best_on_refine_rows, atol=1e-4)
+    np.testing.assert_allclose(est.theta_, best_on_refine_rows, atol=1e-4)
 
 
 def test_copy_triangle_mirrors_the_upper_triangle_and_restores_it():

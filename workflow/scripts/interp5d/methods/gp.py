@@ -14,6 +14,7 @@ from scipy.linalg import LinAlgError, solve_triangular
 from interp5d.functions import N_FEATURES
 from interp5d.methods.base import Method, check_arrays
 from interp5d.methods.gp_kernels import (
+    FAILED,
     KERNELS,
     NUS,
     Likelihood,
@@ -29,6 +30,12 @@ LOG_NOISE_MAX = np.log(1e2)  # the noise variance over the process variance
 NUGGET = 100.0 * float(np.finfo(np.float64).eps)
 BUILD_ROWS = 1024  # the correlation matrix is built this many rows at a time
 REFINE_STEPS = 10  # likelihood evaluations of the refining search at most
+# the refining search's second start: the first search's optimum with its length scales cut
+# to e² (on standardised inputs). Where that search dropped an input (a length scale of e³
+# and above: its correlation nearly flat across the data), its gradient is ~0 and the refine
+# never brings it back, although more rows can resolve it (synthetic5d's bump in x3-x4, which
+# 300 rows miss); the likelihood on the refine's rows chooses between the two starts
+REFINE_LOG_LENGTH_CAP = 2.0
 
 
 class EvaluationCap(Exception):
@@ -41,15 +48,26 @@ class Capped:
     iterations, so its line searches overran it (21-39 evaluations where 10 were set, on
     noise-free targets: each at 1,000 rows ~0.1 s)."""
 
-    def __init__(self, f: Likelihood, limit: int) -> None:
+    def __init__(
+        self,
+        f: Likelihood,
+        limit: int,
+        known: tuple[np.ndarray, float, np.ndarray] | None = None,
+    ) -> None:
         self.f, self.limit, self.evaluations = f, limit, 0
         self.best_value, self.best_theta = np.inf, None
+        self.known = known  # (theta, value, gradient) already evaluated: not again
+        self.reused = 0  # evaluations answered from `known`
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         if self.evaluations >= self.limit:
             raise EvaluationCap
         self.evaluations += 1
-        value, grad = self.f(theta)
+        if self.known is not None and np.array_equal(theta, self.known[0]):
+            value, grad = self.known[1], self.known[2].copy()
+            self.reused += 1
+        else:
+            value, grad = self.f(theta)
         if self.best_theta is None or value < self.best_value:
             self.best_value, self.best_theta = value, np.array(theta, dtype=np.float64)
         return value, grad
@@ -68,8 +86,10 @@ class GaussianProcess(Method):
     random ones (none by default, as scikit-learn's: at 210 rows of six of the study's
     functions, seeds 7-9, two more starts changed no test MSE by more than 1%), until the
     likelihood's relative change falls below `tol` (None: scipy's default ftol), and with
-    `refine_rows` a second search from that optimum on that many rows (REFINE_STEPS
-    likelihood evaluations at most: from a good start, each dearer); then one
+    `refine_rows` a second search on that many rows (REFINE_STEPS likelihood evaluations
+    at most: from a good start, each dearer) from that optimum or from it with its length
+    scales cut to e² (REFINE_LOG_LENGTH_CAP), whichever is likelier on those rows, each
+    with its noise ratio stepped up until their matrix can be factorised; then one
     exact solve on all the training rows. Settings after SMT's KRG (constant trend,
     matern52, profiled variance, its nugget as the floor) and scikit-learn's GP
     (length-scale bounds 1e-2..1e3). Its cost grows as n³ (memory as n²), so more than
@@ -149,16 +169,42 @@ class GaussianProcess(Method):
                 best = res
         theta = best.x
         if self.refine_rows is not None and len(sub) < min(len(X), self.refine_rows):
-            # a second search on more rows from the first's optimum: few steps, each dearer
+            # a second search on more rows from the first's optimum, or from it with its
+            # length scales cut (REFINE_LOG_LENGTH_CAP), whichever is likelier there: few
+            # steps, each dearer
             sub = rng.choice(len(X), min(len(X), self.refine_rows), replace=False)
-            capped = Capped(Likelihood(self.kernel, self.nu, X[sub], y[sub]), REFINE_STEPS)
+            f = Likelihood(self.kernel, self.nu, X[sub], y[sub])
+            cut = np.r_[np.minimum(theta[:-1], REFINE_LOG_LENGTH_CAP), theta[-1]]
+            starts = [self._factorisable(f, theta)]
+            if not np.array_equal(cut, theta):
+                starts.append(self._factorisable(f, cut))
+            self.likelihood_evaluations_ += sum(evaluations for *_, evaluations in starts)
+            start, value, grad, _ = min(starts, key=lambda s: s[1])
+            capped = Capped(f, REFINE_STEPS, known=(start, value, grad))
             refine = {**(options or {}), "maxiter": REFINE_STEPS}
             with contextlib.suppress(EvaluationCap):  # the cap, spent: its best point
-                minimize(capped, theta, jac=True, method="L-BFGS-B", bounds=bounds, options=refine)
-            self.likelihood_evaluations_ += capped.evaluations
+                minimize(capped, start, jac=True, method="L-BFGS-B", bounds=bounds, options=refine)
+            self.likelihood_evaluations_ += capped.evaluations - capped.reused
             theta = capped.best_theta
         self.theta_ = np.asarray(theta, dtype=np.float64)
         self._solve(X, y)
+
+    @staticmethod
+    def _factorisable(
+        f: Likelihood, theta: np.ndarray
+    ) -> tuple[np.ndarray, float, np.ndarray, int]:
+        """theta with its noise ratio stepped up tenfold until f's correlation matrix can be
+        factorised (as the solve does: more rows than the search saw can make it singular
+        in float64, and a search from there ends where it starts), with f's value and
+        gradient there and the evaluations spent."""
+        theta = np.array(theta, dtype=np.float64)
+        value, grad = f(theta)
+        evaluations = 1
+        while value >= FAILED and theta[-1] < LOG_NOISE_MAX:
+            theta[-1] = min(theta[-1] + np.log(10.0), LOG_NOISE_MAX)
+            value, grad = f(theta)
+            evaluations += 1
+        return theta, value, grad, evaluations
 
     def _solve(self, X: np.ndarray, y: np.ndarray) -> None:
         """The exact solve on all the rows with the fitted hyperparameters."""

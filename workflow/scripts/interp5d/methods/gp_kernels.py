@@ -8,6 +8,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_solve, cholesky, lapack
 
 KERNELS = ("product_matern", "matern", "sqexp")
+FAILED = 1e25  # the likelihood's value where the correlation cannot be factorised
 NUS = (0.5, 1.5, 2.5)
 BLOCK_ROWS = 128  # rows of the correlation worked at a time: its temporaries stay in cache
 # a diagonal block's entries on and below its diagonal (a smaller block's: its top left)
@@ -213,7 +214,7 @@ class Likelihood:
             sol = Solve(C.T)  # C.T's lower triangle is C's upper: factorised in place
         except LinAlgError:
             # not positive definite at these length scales: a wall the search backs off
-            return 1e25, np.zeros_like(theta)
+            return FAILED, np.zeros_like(theta)
         alpha = sol.alpha(self.y)
         # (y - β)ᵀC⁻¹(y - β) = yᵀα, as 1ᵀα = 0 at the GLS mean
         sigma2 = max(float(self.y @ alpha), 1e-300) / m
