@@ -143,13 +143,13 @@ def test_select_takes_the_first_in_order_within_the_margin():
 
 @pytest.fixture(scope="module")
 def blend_choice():
-    # the GP's and the MLP's errors differ on synthetic5d at 1,000 samples: seed 44's
+    # the GP's and the MLP's errors differ on synthetic5d at 1,000 samples: seed 42's
     # validation MSE is lowest for their mean
-    X, y, _ = get_function("synthetic5d").sample(1000, 44)
+    X, y, _ = get_function("synthetic5d").sample(1000, 42)
     from interp5d import split_indices
 
-    tr, va, _ = split_indices(1000, seed=44)
-    return Interpolator(seed=44).fit(X[tr], y[tr], X[va], y[va]), X[va]
+    tr, va, _ = split_indices(1000, seed=42)
+    return Interpolator(seed=42).fit(X[tr], y[tr], X[va], y[va]), X[va]
 
 
 def test_the_choice_is_the_lower_validation_mse_in_the_data_units(gp_choice):
