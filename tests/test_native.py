@@ -302,6 +302,20 @@ def test_the_compiled_gp_point_is_its_numpy_form(nu):
     assert path.batch(np.empty((0, 5))).shape == (0,)
 
 
+def test_the_gp_point_is_the_same_from_several_threads_at_once():
+    # ctypes lets go of the GIL for the call: nothing may be shared between two calls
+    from concurrent.futures import ThreadPoolExecutor
+
+    path, _ = _gp_point(2.5)
+    points = np.random.default_rng(5).uniform(-2.0, 3.0, (400, 5))
+    alone = [(path.value(x), path.grad(x)) for x in points]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda x: (path.value(x), path.grad(x)), points))
+    for (v, g), (v2, g2) in zip(alone, together, strict=True):
+        assert v == v2
+        np.testing.assert_array_equal(g, g2)
+
+
 def test_a_copied_gp_point_calls_with_its_own_arrays():
     import copy
     import pickle
