@@ -333,3 +333,49 @@ def test_the_gp_point_falls_back_to_numpy_without_the_library(fresh_build, monke
     assert path.compiled is None
     assert path.value(X[0]) == path.value_numpy(X[0])
     np.testing.assert_array_equal(path.grad(X[0]), path.grad_numpy(X[0]))
+
+
+def _mlp_point(activation: str, members: int, hidden: list[int]):
+    """A small MLP fitted for a few epochs and its one-point path."""
+    from interp5d.data import Standardizer
+    from interp5d.fastpath import MLPPoint, point_path
+
+    rng = np.random.default_rng(6)
+    X = rng.uniform(-2.0, 3.0, (120, 5))
+    y = np.sin(X @ [1.0, 0.5, -0.7, 0.2, 0.1])
+    recipe = {"epochs": 3, "batch_size": 32, "activation": activation, "hidden": hidden}
+    outer = (Standardizer().fit(X), Standardizer().fit(y))
+    est = MLPInterpolator({**recipe, "members": members}, seed=2)
+    est.fit(outer[0].transform(X), outer[1].transform(y))
+    path = point_path(est, outer)
+    assert isinstance(path, MLPPoint)
+    return path, X
+
+
+@pytest.mark.parametrize(
+    "activation, members, hidden",
+    [("silu", 1, [64, 32]), ("tanh", 2, [16]), ("relu", 1, [8, 8, 8]), ("silu", 1, [3, 40, 7])],
+)
+def test_the_compiled_mlp_point_is_its_numpy_form(activation, members, hidden):
+    path, X = _mlp_point(activation, members, hidden)
+    assert path.compiled is not None
+    for x in [*X[:10], np.full(5, 50.0), np.zeros(5)]:
+        value = path.value_numpy(x)
+        assert path.value(x) == pytest.approx(value, rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(path.grad(x), path.grad_numpy(x), rtol=1e-10, atol=1e-12)
+
+
+def test_the_mlp_point_falls_back_to_numpy_and_copies_bind_their_own(fresh_build, monkeypatch):
+    import copy
+    import pickle
+
+    path, X = _mlp_point("silu", 2, [16])
+    for other in (copy.deepcopy(path), pickle.loads(pickle.dumps(path))):
+        assert other._args[0][2] == other._arrays[0][0].ctypes.data != path._args[0][2]
+        assert other.value(X[0]) == path.value(X[0])
+    monkeypatch.setenv("CC", "no-such-compiler")
+    native._load_once.cache_clear()
+    plain = pickle.loads(pickle.dumps(path))  # bound again, where no library can be had
+    assert plain.compiled is None
+    assert plain.value(X[0]) == path.value_numpy(X[0])
+    np.testing.assert_array_equal(plain.grad(X[0]), path.grad_numpy(X[0]))

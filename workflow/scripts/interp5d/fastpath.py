@@ -67,12 +67,15 @@ ACTIVATIONS = {
 
 
 class MLPPoint:
-    """The networks of a fitted MLPInterpolator (their mean for an ensemble) on one point."""
+    """The networks of a fitted MLPInterpolator (their mean for an ensemble) on one point:
+    each network in one compiled call (mlp_point.c) where the native library can be had,
+    else in numpy."""
 
     def __init__(self, est: Method, affine: Affine) -> None:
         from interp5d.model import linear_layers
 
-        self.act, self.slope = ACTIVATIONS[est.recipe_.activation]
+        self.activation = est.recipe_.activation
+        self.act, self.slope = ACTIVATIONS[self.activation]
         self.members = []
         for model in est.members_:
             layers = [
@@ -86,8 +89,59 @@ class MLPPoint:
             Wl, bl = Wl[0] * affine.y_scale, float(bl[0]) * affine.y_scale + affine.y_mean
             self.members.append(([(W0, b0), *layers[1:-1]], Wl, bl))
         self.n = len(self.members)
+        self._bind()
+
+    def _bind(self) -> None:
+        """The compiled call and, per member, its arguments: the layer widths and the
+        parameters laid out as mlp_point.c reads them, kept alive here with their addresses
+        (see GPPoint._bind: a copy binds its own)."""
+        lib = _compiled_lib()
+        self.compiled = None
+        self._arrays, self._args = [], []
+        if lib is None or self.activation not in native_lib.ACTIVATIONS:
+            return
+        for hidden, Wl, bl in self.members:
+            widths = [hidden[0][0].shape[1], *(W.shape[0] for W, _ in hidden), 1]
+            if widths[0] != native_lib.POINT_INPUTS:
+                return
+            blocks = [a.ravel() for W, b in hidden for a in (W, b)]
+            params = np.ascontiguousarray(np.concatenate([*blocks, Wl, [bl]]), dtype=np.float64)
+            widths_c = np.asarray(widths, dtype=np.intc)
+            self._arrays.append((params, widths_c))
+            act = native_lib.ACTIVATIONS[self.activation]
+            self._args.append((len(widths) - 1, widths_c.ctypes.data, params.ctypes.data, act))
+        self.compiled = lib.interp5d_mlp_point
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for key in ("compiled", "_arrays", "_args"):  # see _bind
+            del state[key]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._bind()
 
     def value(self, x: np.ndarray) -> float:
+        if self.compiled is None:
+            return self.value_numpy(x)
+        xs = x.tolist()
+        total = 0.0
+        for args in self._args:
+            total += self.compiled(*args, *xs, None)
+        return total / self.n
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        if self.compiled is None:
+            return self.grad_numpy(x)
+        xs, total = x.tolist(), np.zeros(len(x))
+        g = np.empty(len(x))
+        for args in self._args:
+            self.compiled(*args, *xs, g.ctypes.data)
+            total += g
+        return total / self.n
+
+    def value_numpy(self, x: np.ndarray) -> float:
         act, total = self.act, 0.0
         for hidden, Wl, bl in self.members:
             h = x
@@ -96,7 +150,7 @@ class MLPPoint:
             total += Wl @ h + bl
         return float(total) / self.n
 
-    def grad(self, x: np.ndarray) -> np.ndarray:
+    def grad_numpy(self, x: np.ndarray) -> np.ndarray:
         act, slope_of, total = self.act, self.slope, 0.0
         for hidden, Wl, _ in self.members:
             h, slopes = x, []
@@ -111,14 +165,20 @@ class MLPPoint:
         return total / self.n
 
 
-def _compiled_gp(inputs: int):
-    """The native library where it loads and its gp_point.c takes this many inputs, else
-    None (the numpy forms then serve: no compiler, a failed build)."""
+def _compiled_lib():
+    """The native library where it loads, else None (the numpy forms then serve: no
+    compiler, a failed build)."""
     try:
         lib, _ = native_lib.load()
     except native_lib.NativeUnavailable:
         return None
-    return lib if lib.interp5d_gp_inputs() == inputs else None
+    return lib
+
+
+def _compiled_gp(inputs: int):
+    """The native library where it loads and its gp_point.c takes this many inputs."""
+    lib = _compiled_lib()
+    return lib if lib is not None and lib.interp5d_gp_inputs() == inputs else None
 
 
 class GPPoint:

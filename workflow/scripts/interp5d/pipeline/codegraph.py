@@ -17,7 +17,9 @@ PACKAGE = "interp5d"
 ROOT = Path(__file__).resolve().parents[1]  # the package's folder
 # code a module runs that is not Python (no import shows it), beside the module's file:
 # native_lib compiles this C
-COMPANIONS = {"interp5d.training.engines.native_lib": ("native_step.c", "gp_point.c")}
+COMPANIONS = {
+    "interp5d.training.engines.native_lib": ("native_step.c", "gp_point.c", "mlp_point.c")
+}
 
 
 def module_file(module: str, root: Path = ROOT) -> Path | None:

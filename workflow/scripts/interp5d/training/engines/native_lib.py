@@ -1,7 +1,7 @@
-"""The native library: the training step (native_step.c) and a Gaussian process's one-point
-mean (gp_point.c, which fastpath.GPPoint calls), built with the system C compiler on first
-use, cached, and loaded with ctypes; the step's matrix products call the sgemm that torch's
-own library holds.
+"""The native library: the training step (native_step.c) and a fitted model's one point, a
+Gaussian process's (gp_point.c) and a network's (mlp_point.c), which fastpath.py calls;
+built with the system C compiler on first use, cached, and loaded with ctypes; the step's
+matrix products call the sgemm that torch's own library holds.
 
 Compiled with -march=native and -ffast-math (which lets the compiler vectorise the step), but
 linked without -ffast-math: gcc would otherwise add its start-up code that turns on
@@ -15,7 +15,7 @@ for this process, with a warning), and the library must match the digest its bui
 recorded (else it is rebuilt). The library's struct layout is checked against the ctypes
 mirror below before any call. When the step cannot be had (no compiler, a torch without
 sgemm, a failed build) `load` says why, and the training loop falls back to the fast engine
-(and GPPoint to numpy).
+(and fastpath to numpy).
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ import torch
 
 from interp5d.recipes import NATIVE_MAX_LAYERS
 
-SOURCES = tuple(Path(__file__).with_name(name) for name in ("native_step.c", "gp_point.c"))
+SOURCES = tuple(
+    Path(__file__).with_name(name) for name in ("native_step.c", "gp_point.c", "mlp_point.c")
+)
 COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC")
 LINK_FLAGS = ("-shared", "-fPIC")  # no -ffast-math here: see the module's docstring
 # extra flags for both steps (the sanitizers' build of `make test-sanitize`); in the key
@@ -44,6 +46,7 @@ EXTRA_FLAGS_ENV = "INTERP5D_NATIVE_CFLAGS"
 MAX_LAYERS = NATIVE_MAX_LAYERS  # native_step.c's; load checks the library agrees
 ACTIVATIONS = {"relu": 0, "silu": 1, "tanh": 2}  # native_step.c's ids; load checks them
 C_ACTIVATIONS = ("relu", "silu", "tanh")  # the order interp5d_layout gives their ids in
+POINT_INPUTS = 5  # mlp_point.c's MLP_INPUTS: a point's inputs, passed by value; load checks
 
 log = logging.getLogger("interp5d")
 _f = ctypes.POINTER(ctypes.c_float)
@@ -287,6 +290,23 @@ def _load() -> tuple[ctypes.CDLL, int]:
     # the same leading arguments, then X, m and the output's buffer
     lib.interp5d_gp_points.argtypes = [*pointer_args, ctypes.c_void_p, c_int, ctypes.c_void_p]
     lib.interp5d_gp_points.restype = None
+    lib.interp5d_mlp_layout.argtypes = [ctypes.POINTER(ctypes.c_int64), c_int]
+    lib.interp5d_mlp_layout.restype = c_int
+    ids = (ctypes.c_int64 * 8)()
+    written = lib.interp5d_mlp_layout(ids, len(ids))
+    mine = [*(ACTIVATIONS[a] for a in C_ACTIVATIONS), POINT_INPUTS]
+    if list(ids)[: max(written, 0)] != mine:
+        raise NativeUnavailable(
+            f"mlp_point.c's activation ids and inputs {list(ids)[:written]} differ from "
+            f"native_lib.py's {mine}"
+        )
+    # layers, widths, parameters, activation, the point's five inputs, the gradient or None
+    lib.interp5d_mlp_point.argtypes = [
+        *(c_int, ctypes.c_void_p, ctypes.c_void_p, c_int),
+        *[ctypes.c_double] * 5,
+        ctypes.c_void_p,
+    ]
+    lib.interp5d_mlp_point.restype = ctypes.c_double
     return lib, sgemm
 
 
