@@ -309,7 +309,9 @@ class Interpolator(RecipeParams, Method):
         return out[0] if single else out
 
     def predict_plain(self, X: Any) -> Any:
-        """predict without the one-point fast path (the reference it is tested against)."""
+        """predict without the one-point fast path (the reference it is tested against):
+        the batch path, a GP's compiled loop included (tied to its numpy form by its own
+        test)."""
         return super().predict(X)
 
     # -- persistence --------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""One point, fast: a fitted model's arithmetic for a single query point in plain numpy
-(float64), the standardisations folded into the weights (the MLP) or the training rows (the
-Gaussian process), without torch's dispatch or the batch path's checks; the Gaussian
-process's in one compiled call where the native library can be had (gp_point.c), its numpy
-form otherwise. `Method.predict` stays the reference path beside them; tests tie them."""
+"""One point, fast: a fitted model's arithmetic for a single query point in float64, the
+standardisations folded into the weights (the MLP) or the training rows (the Gaussian
+process), without torch's dispatch or the batch path's checks: one compiled call where the
+native library can be had (mlp_point.c, gp_point.c), numpy otherwise. `Method.predict`
+stays the reference path beside them; tests tie them, and each compiled call to its numpy
+form."""
 
 from __future__ import annotations
 
@@ -66,7 +67,28 @@ ACTIVATIONS = {
 }
 
 
-class MLPPoint:
+class Rebinds:
+    """A path whose compiled call holds ctypes functions and array addresses (the
+    attributes `_bound` names, set by `_bind`): a copy or an unpickled path binds its own,
+    since another's addresses would outlive their arrays."""
+
+    _bound: tuple[str, ...] = ()
+
+    def _bind(self) -> None:
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for key in self._bound:
+            del state[key]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._bind()
+
+
+class MLPPoint(Rebinds):
     """The networks of a fitted MLPInterpolator (their mean for an ensemble) on one point:
     each network in one compiled call (mlp_point.c) where the native library can be had,
     else in numpy."""
@@ -91,10 +113,12 @@ class MLPPoint:
         self.n = len(self.members)
         self._bind()
 
+    _bound = ("compiled", "_arrays", "_args")
+
     def _bind(self) -> None:
         """The compiled call and, per member, its arguments: the layer widths and the
-        parameters laid out as mlp_point.c reads them, kept alive here with their addresses
-        (see GPPoint._bind: a copy binds its own)."""
+        parameters laid out as mlp_point.c reads them, kept alive here with their
+        addresses."""
         lib = _compiled_lib()
         self.compiled = None
         self._arrays, self._args = [], []
@@ -111,16 +135,6 @@ class MLPPoint:
             act = native_lib.ACTIVATIONS[self.activation]
             self._args.append((len(widths) - 1, widths_c.ctypes.data, params.ctypes.data, act))
         self.compiled = lib.interp5d_mlp_point
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        for key in ("compiled", "_arrays", "_args"):  # see _bind
-            del state[key]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._bind()
 
     def value(self, x: np.ndarray) -> float:
         if self.compiled is None:
@@ -181,7 +195,7 @@ def _compiled_gp(inputs: int):
     return lib if lib is not None and lib.interp5d_gp_inputs() == inputs else None
 
 
-class GPPoint:
+class GPPoint(Rebinds):
     """A fitted GaussianProcess's predictive mean on one point (product_matern kernels):
     the training rows scaled once by √(2ν)/l and stored input by input (5, n), so that a
     point costs one compiled loop over them (`compiled`), or a few numpy passes."""
@@ -199,10 +213,11 @@ class GPPoint:
         self.c0 = float(affine.y_mean + affine.y_scale * est.solve_.beta)
         self._bind()
 
+    _bound = ("compiled", "compiled_batch", "_args")
+
     def _bind(self) -> None:
-        """The compiled call and its leading arguments: the addresses of the arrays above,
-        which this object keeps alive and never changes. A copy or an unpickled object binds
-        its own (see __getstate__): another's addresses would outlive their arrays."""
+        """The compiled calls and their leading arguments: the addresses of the arrays
+        above, which this object keeps alive and never changes."""
         lib = _compiled_gp(len(self.a))
         self.compiled = None if lib is None else lib.interp5d_gp_point
         self.compiled_batch = None if lib is None else lib.interp5d_gp_points
@@ -214,16 +229,6 @@ class GPPoint:
             self.b.ctypes.data,
             round(2 * self.nu),
         )
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        # ctypes functions, and addresses: see _bind
-        del state["compiled"], state["compiled_batch"], state["_args"]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._bind()
 
     def _rows(self, x: np.ndarray, grad: bool):
         d = (x * self.a + self.b)[:, None] - self.Z
