@@ -35,8 +35,8 @@ SITECUSTOMIZE = textwrap.dedent(
             if (name == "interp5d" or name.startswith("interp5d.")) and getattr(m, "__file__", None)
         )
         if "training/engines/native_lib.py" in loaded:  # the C it compiles and runs is its code too
-            loaded = sorted([*loaded, "training/engines/native_step.c", "training/engines/gp_point.c",
-                               "training/engines/mlp_point.c"])
+            native = sys.modules["interp5d.training.engines.native_lib"]
+            loaded = sorted([*loaded, *(rel(source) for source in native.SOURCES)])
         out = os.path.join(os.environ["INTERP5D_IMPORT_LOG"], f"{os.getpid()}.json")
         with open(out, "w") as fh:
             json.dump({"rule": job.rule, "wildcards": dict(job.wildcards), "loaded": loaded,
