@@ -169,9 +169,59 @@ def test_large_n_leaves_the_gp_out_and_without_validation_the_choice_is_by_size(
     est = Interpolator(recipe=recipe).fit(X, y)
     assert est.choice_["chosen"] == "gp" and est.choice_["val_mse"] == {}
     assert "no validation data" in est.choice_["why"]
-    # above gp_rows the GP is solved on a seeded subset of that many rows
-    est = Interpolator(recipe=recipe, gp_rows=150).fit(X, y, Xv, yv)
+    # above gp_rows the GP is solved on a seeded subset of that many rows (unscreened: the
+    # hinge's kink is what a smooth kernel calls noise, and the screen would drop it)
+    est = Interpolator(recipe=recipe, gp_rows=150, gp_noise_share=None).fit(X, y, Xv, yv)
     assert est.choice_["rows"] == {"gp": 150, "mlp": 300}
+
+
+def smooth(X: np.ndarray) -> np.ndarray:
+    return np.sin(3 * X[:, 0]) + X[:, 1] ** 2 - X[:, 2] * X[:, 3]
+
+
+def test_above_gp_rows_a_noisy_target_drops_the_gp_after_its_first_search(tmp_path):
+    rng = np.random.default_rng(3)
+    X, Xv = rng.uniform(0, 1, (400, 5)), rng.uniform(0, 1, (200, 5))
+    # noise of std 0.1 on a target of std ~0.4: ~6% of its variance
+    y, yv = smooth(X) + 0.1 * rng.standard_normal(400), smooth(Xv) + 0.1 * rng.standard_normal(200)
+    recipe = {"epochs": 2, "batch_size": 64, "engine": "fast"}
+    settings = {"recipe": recipe, "gp_rows": 150, "gp_select_rows": 100, "seed": 3}
+    est = Interpolator(**settings).fit(X, y, Xv, yv)
+    screen = est.choice_["screen"]
+    assert screen["rows"] == 100 and 1e-2 < screen["noise_share"] < 0.2
+    assert est.choice_["chosen"] == "mlp" and list(est.choice_["val_mse"]) == ["mlp"]
+    assert list(est.choice_["fit_s"]) == ["mlp"] and "the GP was dropped" in est.choice_["why"]
+    est.save(tmp_path / "m.pt")  # the screen is part of the record the file keeps
+    assert Interpolator.load(tmp_path / "m.pt").choice_ == json.loads(json.dumps(est.choice_))
+    # a share above the screen's keeps it, and None screens nothing
+    kept = Interpolator(**settings, gp_noise_share=0.5).fit(X, y, Xv, yv)
+    assert "gp" in kept.choice_["val_mse"] and kept.choice_["rows"]["gp"] == 150
+    assert kept.choice_["screen"]["noise_share"] == screen["noise_share"]
+    unscreened = Interpolator(**settings, gp_noise_share=None).fit(X, y, Xv, yv)
+    assert "screen" not in unscreened.choice_ and "gp" in unscreened.choice_["val_mse"]
+    # at most gp_rows rows the GP sees them all: no screen
+    small = Interpolator(**{**settings, "gp_rows": 400}).fit(X, y, Xv, yv)
+    assert "screen" not in small.choice_ and "gp" in small.choice_["val_mse"]
+
+
+def test_a_noise_free_target_keeps_the_gp_and_its_search_starts_at_the_screens():
+    rng = np.random.default_rng(4)
+    X, Xv = rng.uniform(0, 1, (400, 5)), rng.uniform(0, 1, (200, 5))
+    recipe = {"epochs": 2, "batch_size": 64, "engine": "fast"}
+    est = Interpolator(recipe=recipe, gp_rows=150, gp_select_rows=100, seed=4)
+    est.fit(X, smooth(X), Xv, smooth(Xv))
+    assert est.choice_["screen"]["noise_share"] < 1e-6 and est.choice_["chosen"] == "gp"
+    theta0 = est.chosen_.get_params()["theta0"]
+    assert isinstance(theta0, list) and len(theta0) == 6
+    # the screen is the GP's own first search on the same rows, so it starts near its end
+    np.testing.assert_allclose(est.chosen_.theta_[:5], theta0[:5], atol=0.5)
+
+
+@pytest.mark.parametrize("share", [0, 1.5, True, "1e-3"])
+def test_a_bad_gp_noise_share_is_refused(share):
+    X, y, Xv, yv = split(oblique_hinge, 60)
+    with pytest.raises(ValueError, match="auto: gp_noise_share must be in"):
+        Interpolator(gp_noise_share=share).fit(X, y, Xv, yv)
 
 
 @pytest.mark.parametrize("which", ["gp_choice", "mlp_choice", "blend_choice"])

@@ -245,3 +245,24 @@ def test_copy_triangle_mirrors_the_upper_triangle_and_restores_it():
         M[np.triu(np.ones((n, n), dtype=bool), 1)], M.T[np.triu(np.ones((n, n), dtype=bool), 1)]
     )
     np.testing.assert_array_equal(M[upper], before)
+
+
+def test_a_search_started_at_its_optimum_ends_there_sooner():
+    # theta0 is the first search's start: from the default start's optimum, the same
+    # optimum in fewer likelihood evaluations
+    from interp5d.methods.gp import GaussianProcess
+
+    X, y, _ = get_function("styblinski_tang").sample(150, seed=3)
+    cold = GaussianProcess(seed=3).fit(X, y)
+    warm = GaussianProcess(theta0=cold.theta_.tolist(), seed=3).fit(X, y)
+    assert warm.likelihood_evaluations_ < cold.likelihood_evaluations_
+    np.testing.assert_allclose(warm.theta_, cold.theta_, atol=0.05)
+
+
+@pytest.mark.parametrize("theta0", [[0.0] * 5, [0.0] * 5 + [float("nan")], "zeros"])
+def test_a_malformed_theta0_is_refused(theta0):
+    from interp5d.methods.gp import GaussianProcess
+
+    X, y, _ = get_function("friedman1").sample(30, seed=1)
+    with pytest.raises(ValueError, match="gp: theta0 must be 6 finite numbers"):
+        GaussianProcess(theta0=theta0).fit(X, y)

@@ -81,8 +81,9 @@ class GaussianProcess(Method):
     noise ε of variance λσ², λ bounded below by `noise_floor` (~0 lets it interpolate a
     noise-free target). β and σ² are profiled out of the likelihood; the length scales and
     λ maximise it by L-BFGS-B with the analytic gradient, on a seeded subsample of at most
-    `select_rows` training rows, from one start (length scales 1, λ 1e-4: near
-    interpolation, so that noise does not explain a smooth target) and `restarts` seeded
+    `select_rows` training rows, from one start (`theta0`: the log length scales, then
+    log λ; None: length scales 1, λ 1e-4, near interpolation, so that noise does not
+    explain a smooth target) and `restarts` seeded
     random ones (none by default, as scikit-learn's: at 210 rows of six of the study's
     functions, seeds 7-9, two more starts changed no test MSE by more than 1%), until the
     likelihood's relative change falls below `tol` (None: scipy's default ftol), and with
@@ -109,6 +110,7 @@ class GaussianProcess(Method):
         restarts: int = 0,
         tol: float | None = None,
         refine_rows: int | None = None,
+        theta0: list[float] | None = None,
         seed: int = 42,
     ):
         self.kernel = kernel
@@ -119,6 +121,7 @@ class GaussianProcess(Method):
         self.restarts = restarts
         self.tol = tol
         self.refine_rows = refine_rows
+        self.theta0 = theta0
         self.seed = seed
 
     def _check_settings(self) -> None:
@@ -130,6 +133,16 @@ class GaussianProcess(Method):
             raise ValueError(f"gp: tol must be in (0, 1) or None, got {self.tol}")
         if not 0 < self.noise_floor < 1:
             raise ValueError(f"gp: noise_floor must be in (0, 1), got {self.noise_floor}")
+        if self.theta0 is not None:
+            try:
+                theta0 = np.asarray(self.theta0, dtype=np.float64)
+            except (TypeError, ValueError):
+                theta0 = np.empty(0)
+            if theta0.shape != (N_FEATURES + 1,) or not np.all(np.isfinite(theta0)):
+                raise ValueError(
+                    f"gp: theta0 must be {N_FEATURES + 1} finite numbers (the log length "
+                    f"scales, then the log noise ratio), got {self.theta0!r:.80}"
+                )
 
     @property
     def noise_level_(self) -> float:
@@ -154,7 +167,11 @@ class GaussianProcess(Method):
         sub = rng.choice(len(X), min(len(X), self.select_rows), replace=False)
         nll = Likelihood(self.kernel, self.nu, X[sub], y[sub])
         bounds = [LOG_LENGTH_BOUNDS] * N_FEATURES + [(np.log(self.noise_floor), LOG_NOISE_MAX)]
-        starts = [np.r_[np.zeros(N_FEATURES), np.log(max(1e-4, self.noise_floor))]]
+        if self.theta0 is None:
+            starts = [np.r_[np.zeros(N_FEATURES), np.log(max(1e-4, self.noise_floor))]]
+        else:
+            low, high = np.array(bounds).T
+            starts = [np.clip(np.asarray(self.theta0, dtype=np.float64), low, high)]
         for _ in range(self.restarts):
             starts.append(
                 np.r_[rng.uniform(np.log(0.3), np.log(3.0), N_FEATURES), rng.uniform(-14, -2)]
