@@ -335,6 +335,82 @@ def test_the_gp_point_falls_back_to_numpy_without_the_library(fresh_build, monke
     np.testing.assert_array_equal(path.grad(X[0]), path.grad_numpy(X[0]))
 
 
+@pytest.mark.parametrize("nu", [0.5, 1.5, 2.5])
+def test_the_compiled_gp_correlation_is_its_numpy_form(nu):
+    from interp5d.methods import gp_kernels as k
+
+    lib = k.compiled()
+    assert lib is not None
+    rng = np.random.default_rng(8)
+    A, B = rng.uniform(-2.0, 3.0, (37, 5)), rng.uniform(-2.0, 3.0, (130, 5))
+    A[3] = B[5]  # a pair at distance 0, and one far from all (each correlation underflows)
+    A[4] = 1e6
+    length = np.exp(rng.uniform(-1.0, 1.5, 5))
+    c = np.sqrt(2.0 * nu)
+    numpy_R = k._product_matern(nu, c, length, A, B, False, None, None)[0]
+    np.testing.assert_allclose(k.compiled_correlation(lib, nu, length, A, B), numpy_R, rtol=1e-13)
+    assert k.correlation("product_matern", nu, length, A, B)[0].tolist() == (
+        k.compiled_correlation(lib, nu, length, A, B).tolist()
+    )
+    # upper (A is B): the entries on and above the diagonal, the rest left as it was
+    R = np.full((130, 130), 7.0)
+    k.compiled_correlation(lib, nu, length, B, B, upper=True, R=R)
+    full = k._product_matern(nu, c, length, B, B, False, None, None)[0]
+    upper = np.triu(np.ones((130, 130), dtype=bool))
+    np.testing.assert_allclose(R[upper], full[upper], rtol=1e-13)
+    assert (R[~upper] == 7.0).all() and (np.diag(R) == 1.0).all()
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.5, 2.5])
+def test_the_compiled_likelihood_is_its_numpy_form(nu):
+    from interp5d.methods.gp_kernels import FAILED, Likelihood
+
+    rng = np.random.default_rng(9)
+    X = rng.uniform(-2.0, 3.0, (150, 5))
+    y = np.sin(X @ [1.0, 0.5, -0.7, 0.2, 0.1]) + 0.01 * rng.normal(size=150)
+    fast, plain = (Likelihood("product_matern", nu, X, y, native=b) for b in (True, False))
+    assert fast.lib is not None and plain.lib is None
+    for theta in (np.r_[np.zeros(5), -4.0], np.r_[rng.uniform(-1, 2, 5), -9.0]):
+        value, grad = fast(theta)
+        value_plain, grad_plain = plain(theta)
+        assert value == pytest.approx(value_plain, rel=1e-12)
+        np.testing.assert_allclose(grad, grad_plain, rtol=1e-9, atol=1e-9 * np.abs(grad).max())
+    if nu == 2.5:  # long length scales, no noise: singular in float64, both are the wall
+        wall = np.r_[np.full(5, 7.0), -40.0]
+        assert fast(wall)[0] == plain(wall)[0] == FAILED
+
+
+def test_the_compiled_correlation_is_the_same_from_several_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from interp5d.methods import gp_kernels as k
+
+    lib = k.compiled()
+    rng = np.random.default_rng(10)
+    blocks = [rng.uniform(-2.0, 3.0, (50, 5)) for _ in range(8)]
+    B, length = rng.uniform(-2.0, 3.0, (300, 5)), np.ones(5)
+    alone = [k.compiled_correlation(lib, 2.5, length, A, B) for A in blocks]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda A: k.compiled_correlation(lib, 2.5, length, A, B), blocks))
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_likelihood_falls_back_to_numpy_without_the_library(fresh_build, monkeypatch):
+    from interp5d.methods.gp_kernels import Likelihood, correlation
+
+    monkeypatch.setenv("CC", "no-such-compiler")
+    rng = np.random.default_rng(11)
+    X, y = rng.uniform(-2.0, 3.0, (40, 5)), rng.normal(size=40)
+    f = Likelihood("product_matern", 2.5, X, y)
+    assert f.lib is None
+    theta = np.r_[np.zeros(5), -4.0]
+    value, grad = f(theta)
+    plain = Likelihood("product_matern", 2.5, X, y, native=False)(theta)
+    assert value == plain[0] and grad.tolist() == plain[1].tolist()
+    assert correlation("product_matern", 2.5, np.ones(5), X, X)[0].shape == (40, 40)
+
+
 def _mlp_point(activation: str, members: int, hidden: list[int]):
     """A small MLP fitted for a few epochs and its one-point path."""
     from interp5d.data import Standardizer

@@ -119,7 +119,7 @@ class MLPPoint(Rebinds):
         """The compiled call and, per member, its arguments: the layer widths and the
         parameters laid out as mlp_point.c reads them, kept alive here with their
         addresses."""
-        lib = _compiled_lib()
+        lib = native_lib.optional()
         self.compiled = None
         self._arrays, self._args = [], []
         if lib is None or self.activation not in native_lib.ACTIVATIONS:
@@ -179,19 +179,9 @@ class MLPPoint(Rebinds):
         return total / self.n
 
 
-def _compiled_lib():
-    """The native library where it loads, else None (the numpy forms then serve: no
-    compiler, a failed build)."""
-    try:
-        lib, _ = native_lib.load()
-    except native_lib.NativeUnavailable:
-        return None
-    return lib
-
-
 def _compiled_gp(inputs: int):
     """The native library where it loads and its gp_point.c takes this many inputs."""
-    lib = _compiled_lib()
+    lib = native_lib.optional()
     return lib if lib is not None and lib.interp5d_gp_inputs() == inputs else None
 
 

