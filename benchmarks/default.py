@@ -111,9 +111,10 @@ def _row(r: dict) -> str:
 
 def latency_rows(seed: int) -> list[str]:
     """One point and 100,000 points: the default's fast and plain paths, whichever model it
-    chose (a GP at 300 and 1,000 samples of styblinski_tang, the blend at 1,000 of
-    synthetic5d, the MLP at 10,000), beside the MLP's own path (MLPInterpolator, the
-    default until now) and the numpy forms the compiled calls replace."""
+    chose (a GP at 300 and 1,000 samples of styblinski_tang and at 10,000 of tp_tanh, on
+    its subset of gp_rows, the blend at 1,000 of synthetic5d, the MLP at 10,000), beside
+    the MLP's own path (MLPInterpolator, the default until now) and the numpy forms the
+    compiled calls replace."""
     X, y, _ = get_function("synthetic5d").sample(10000, seed)
     tr, va, _ = split_indices(10000, seed=seed)
     mlp = MLPInterpolator(seed=seed, threads=1).fit(X[tr], y[tr], X[va], y[va])
@@ -128,6 +129,7 @@ def latency_rows(seed: int) -> list[str]:
         ("styblinski_tang", 1000),
         ("synthetic5d", 1000),
         ("synthetic5d", 10000),
+        ("tp_tanh", 10000),
     )
     for name, n in cases:
         fn = get_function(name)
@@ -158,8 +160,10 @@ def latency_rows(seed: int) -> list[str]:
             timeit.repeat(lambda est=est, p=pts: est.predict(p), number=1, repeat=5)
         )
         thr_mlp = 100_000 / min(timeit.repeat(lambda p=pts: mlp.predict(p), number=1, repeat=5))
+        chosen = est.choice_["chosen"]
+        rows = est.choice_["rows"]["gp" if chosen in ("gp", "blend") else "mlp"]
         out.append(
-            f"| {name}, n = {n}: {est.choice_['chosen']} ({est.n_train_} rows) | {fast:.1f} | "
+            f"| {name}, n = {n}: {chosen} ({rows} rows) | {fast:.1f} | "
             f"{plain:.1f} | {today:.1f} | {grad:.1f} | {today_grad:.1f} | {in_numpy} | "
             f"{thr:,.0f} | {gp_numpy} | {thr_mlp:,.0f} |"
         )
