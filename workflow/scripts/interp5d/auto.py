@@ -96,7 +96,7 @@ class Interpolator(RecipeParams, Method):
         seed: int = 42,
         threads: int | None = 1,
         device: str = "cpu",
-        gp_rows: int = 3000,
+        gp_rows: int = 4000,
         gp_up_to: int = 20_000,
         gp_select_rows: int = 300,
         gp_refine_rows: int = 1000,
