@@ -350,8 +350,13 @@ def test_the_runner_measures_it_and_records_the_choice():
     assert rec["auto_choice"] == est.choice_["chosen"] == "gp"
     assert set(rec["auto_val_mse"]) == set(rec["auto_val_se"]) == {"gp", "mlp", "blend"}
     assert rec["auto_why"] == est.choice_["why"]
-    assert rec["auto_rows"]["gp"] == rec["n_train"]
+    assert rec["auto_rows"]["gp"] == rec["n_train"] and rec["auto_screen"] is None
     assert rec["r2"] > 0.99 and rec["coverage_95"] is not None
+    # above gp_rows, what the GP's screen found is in the record
+    settings = {"gp_select_rows": 60, "gp_rows": 100}
+    method = build_method({"class": "auto", "settings": settings}, seed=5, threads=1)
+    rec, est = profile_run(Dataset(X, y, f), method, 5, latency_repeats=3, throughput_points=0)
+    assert rec["auto_screen"] == est.choice_["screen"] and rec["auto_screen"]["rows"] == 60
 
 
 def test_a_blend_is_the_mean_of_its_two_and_its_fast_path_the_plain_path(blend_choice):

@@ -98,9 +98,11 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _fitted_summary(est) -> dict:
     """What the fit report says of the model: the default's choice (every candidate's
-    validation MSE), an MLP's networks and epochs."""
+    validation MSE; what the GP's screen found, where it ran), an MLP's networks and
+    epochs."""
     if est.name == "auto":
-        out = {k: est.choice_.get(k) for k in ("chosen", "why", "val_mse", "val_se")}
+        keys = ("chosen", "why", "val_mse", "val_se", "screen")
+        out = {k: est.choice_.get(k) for k in keys}
         mlp = [p for p in est.parts_ if p.name == "mlp"]
         if not mlp:
             return out

@@ -60,7 +60,7 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
         return {"krg_theta": est.theta_.tolist(), "krg_noise": est.noise_}
     if est.name == "auto":
         # what it chose and why: every candidate's validation MSE and its standard error,
-        # fit seconds and rows
+        # fit seconds and rows, and what the GP's screen found where it ran (else None)
         choice = est.choice_
         return {
             "auto_choice": choice["chosen"],
@@ -69,6 +69,7 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
             "auto_val_se": choice["val_se"],
             "auto_fit_s": choice["fit_s"],
             "auto_rows": choice["rows"],
+            "auto_screen": choice.get("screen"),
         }
     return {}
 
