@@ -63,11 +63,11 @@ class Interpolator(RecipeParams, Method):
       first search is done first, alone, and where it puts the noise at `gp_noise_share`
       of the target's variance or more the GP is dropped: the MLP on every row reaches
       that floor, and a noisy target's large fit stays fast (None: never dropped). On
-      the study's three noisy functions (seeds 1-3, 4,300-10,000 samples) the MLP's test
-      MSE was 0.11-1.05x the subset GP's; the screen found noise shares of 0.0042-0.048
-      on them and at most 0.00022 on the five noise-free ones (seeds 1-3 and 42-44,
-      4,300 and 10,000 samples). A kink that a smooth kernel cannot resolve reads as
-      noise too: there the MLP is the better model anyway;
+      the study's three noisy functions (seeds 1-3, 7,000 and 10,000 samples) the MLP's
+      test MSE was 0.09-1.05x the GP's on 4,000 rows; the screen found noise shares of
+      0.0042-0.048 on them and at most 0.00022 on the five noise-free ones (seeds 1-3
+      and 42-44, 4,300 and 10,000 samples). A kink that a smooth kernel cannot resolve
+      reads as noise too: there the MLP is the better model anyway;
     - the MLP `recipe` (`mlp`: `tuned` by default; its settings one by one as
       `recipe__<key>`, as MLPInterpolator's) on all rows, always.
 
