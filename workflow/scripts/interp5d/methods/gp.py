@@ -19,6 +19,8 @@ from interp5d.methods.gp_kernels import (
     NUS,
     Likelihood,
     Solve,
+    compiled,
+    compiled_correlation,
     copy_triangle,
     correlation,
 )
@@ -230,8 +232,12 @@ class GaussianProcess(Method):
         # lower); a copy of it in the lower half, which the factorisation leaves alone,
         # restores it for a retry in ~1/30 of the time building it takes
         C = np.empty((n, n))
-        for i in range(0, n, BUILD_ROWS):
-            C[i : i + BUILD_ROWS, i:] = self._corr(X[i : i + BUILD_ROWS], X[i:])
+        lib = compiled() if self.kernel == "product_matern" else None
+        if lib is not None:  # in place, in one call: no temporaries to fill and copy
+            compiled_correlation(lib, self.nu, self.length_scales_, X, X, upper=True, R=C)
+        else:
+            for i in range(0, n, BUILD_ROWS):
+                C[i : i + BUILD_ROWS, i:] = self._corr(X[i : i + BUILD_ROWS], X[i:])
         diagonal = C.diagonal().copy()
         copy_triangle(C, to_lower=True)
         # the search saw a subsample: on all the rows the matrix can be singular in float64,
