@@ -211,10 +211,13 @@ def test_a_noise_free_target_keeps_the_gp_and_its_search_starts_at_the_screens()
     est = Interpolator(recipe=recipe, gp_rows=150, gp_select_rows=100, seed=4)
     est.fit(X, smooth(X), Xv, smooth(Xv))
     assert est.choice_["screen"]["noise_share"] < 1e-6 and est.choice_["chosen"] == "gp"
-    theta0 = est.chosen_.get_params()["theta0"]
-    assert isinstance(theta0, list) and len(theta0) == 6
-    # the screen is the GP's own first search on the same rows, so it starts near its end
-    np.testing.assert_allclose(est.chosen_.theta_[:5], theta0[:5], atol=0.5)
+    # the screen was the GP's first search, on the same rows: not run again, its optimum
+    # the refine's start
+    params = est.chosen_.get_params()
+    assert params["first_search"] is False
+    assert isinstance(params["theta0"], list) and len(params["theta0"]) == 6
+    assert est.chosen_.likelihood_evaluations_ <= 12  # the refine's 10, its starts' 2
+    np.testing.assert_allclose(est.chosen_.theta_[:5], params["theta0"][:5], atol=0.5)
 
 
 @pytest.mark.parametrize("share", [0, 1.5, True, "1e-3"])

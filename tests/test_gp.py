@@ -266,3 +266,18 @@ def test_a_malformed_theta0_is_refused(theta0):
     X, y, _ = get_function("friedman1").sample(30, seed=1)
     with pytest.raises(ValueError, match="gp: theta0 must be 6 finite numbers"):
         GaussianProcess(theta0=theta0).fit(X, y)
+
+
+def test_without_a_first_search_theta0_is_its_optimum():
+    from interp5d.methods.gp import GaussianProcess
+
+    X, y, _ = get_function("styblinski_tang").sample(150, seed=3)
+    cold = GaussianProcess(seed=3).fit(X, y)
+    taken = GaussianProcess(theta0=cold.theta_.tolist(), first_search=False, seed=3).fit(X, y)
+    assert taken.likelihood_evaluations_ == 0
+    np.testing.assert_array_equal(taken.theta_, cold.theta_)
+    np.testing.assert_allclose(taken.predict(X), cold.predict(X), rtol=1e-9)
+    with pytest.raises(ValueError, match="gp: first_search must be True, or False with theta0"):
+        GaussianProcess(first_search=False).fit(X, y)
+    with pytest.raises(ValueError, match="gp: first_search must be True, or False with theta0"):
+        GaussianProcess(theta0=cold.theta_.tolist(), first_search=0).fit(X, y)

@@ -60,9 +60,10 @@ class Interpolator(RecipeParams, Method):
       subsample of `gp_select_rows` rows to a relative change of `gp_tol`, then refined
       by a few steps on `gp_refine_rows` rows; solved on all rows, or on a seeded subset
       of `gp_rows` of them when n is larger), while n <= `gp_up_to`; on a subset, its
-      first search is done first, alone, and where it puts the noise at `gp_noise_share`
-      of the target's variance or more the GP is dropped: the MLP on every row reaches
-      that floor, and a noisy target's large fit stays fast (None: never dropped). On
+      first search is done first, alone (and, where the GP is kept, not again), and where
+      it puts the noise at `gp_noise_share` of the target's variance or more the GP is
+      dropped: the MLP on every row reaches that floor, and a noisy target's large fit
+      stays fast (None: never dropped). On
       the study's three noisy functions (seeds 1-3, 7,000 and 10,000 samples) the MLP's
       test MSE was 0.09-1.05x the GP's on 4,000 rows; the screen found noise shares of
       0.0042-0.048 on them and at most 0.00022 on the five noise-free ones (seeds 1-3
@@ -208,8 +209,8 @@ class Interpolator(RecipeParams, Method):
                     screen = self._screen(X[gp_sub], y[gp_sub])
                     if screen["noise_share"] >= self.gp_noise_share:
                         del candidates["gp"]
-                    else:  # its first search starts where the screen's ended
-                        candidates["gp"].set_params(theta0=screen["theta"])
+                    else:  # the screen was its first search: not run again
+                        candidates["gp"].set_params(theta0=screen["theta"], first_search=False)
             for name, est in candidates.items():
                 Xc, yc = (X[gp_sub], y[gp_sub]) if name == "gp" and gp_sub is not None else (X, y)
                 t0 = time.perf_counter()

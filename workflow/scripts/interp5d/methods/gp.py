@@ -85,7 +85,8 @@ class GaussianProcess(Method):
     λ maximise it by L-BFGS-B with the analytic gradient, on a seeded subsample of at most
     `select_rows` training rows, from one start (`theta0`: the log length scales, then
     log λ; None: length scales 1, λ 1e-4, near interpolation, so that noise does not
-    explain a smooth target) and `restarts` seeded
+    explain a smooth target; with `first_search` False, `theta0` is taken as that search's
+    optimum, the search not run again) and `restarts` seeded
     random ones (none by default, as scikit-learn's: at 210 rows of six of the study's
     functions, seeds 7-9, two more starts changed no test MSE by more than 1%), until the
     likelihood's relative change falls below `tol` (None: scipy's default ftol), and with
@@ -113,6 +114,7 @@ class GaussianProcess(Method):
         tol: float | None = None,
         refine_rows: int | None = None,
         theta0: list[float] | None = None,
+        first_search: bool = True,
         seed: int = 42,
     ):
         self.kernel = kernel
@@ -124,6 +126,7 @@ class GaussianProcess(Method):
         self.tol = tol
         self.refine_rows = refine_rows
         self.theta0 = theta0
+        self.first_search = first_search
         self.seed = seed
 
     def _check_settings(self) -> None:
@@ -145,6 +148,13 @@ class GaussianProcess(Method):
                     f"gp: theta0 must be {N_FEATURES + 1} finite numbers (the log length "
                     f"scales, then the log noise ratio), got {self.theta0!r:.80}"
                 )
+        if self.first_search is not True and (
+            self.first_search is not False or self.theta0 is None
+        ):
+            raise ValueError(
+                "gp: first_search must be True, or False with theta0 given (its optimum), "
+                f"got {self.first_search!r}"
+            )
 
     @property
     def noise_level_(self) -> float:
@@ -180,13 +190,14 @@ class GaussianProcess(Method):
             )
         best, self.likelihood_evaluations_ = None, 0
         options = None if self.tol is None else {"ftol": self.tol}
-        for theta0 in starts:
+        for theta0 in starts if self.first_search else []:
             theta0[-1] = max(theta0[-1], bounds[-1][0])
             res = minimize(nll, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
             self.likelihood_evaluations_ += int(res.nfev)
             if best is None or res.fun < best.fun:
                 best = res
-        theta = best.x
+        # without a first search, theta0 is its optimum (a screen ran it: Interpolator)
+        theta = best.x if self.first_search else starts[0]
         if self.refine_rows is not None and len(sub) < min(len(X), self.refine_rows):
             # a second search on more rows from the first's optimum, or from it with its
             # length scales cut (REFINE_LOG_LENGTH_CAP), whichever is likelier there: few
