@@ -177,7 +177,8 @@ class GaussianProcess(Method):
 
         rng = np.random.default_rng(self.seed)
         sub = rng.choice(len(X), min(len(X), self.select_rows), replace=False)
-        nll = Likelihood(self.kernel, self.nu, X[sub], y[sub])
+        # its rows are drawn either way: the refine's draw comes after them
+        nll = Likelihood(self.kernel, self.nu, X[sub], y[sub]) if self.first_search else None
         bounds = [LOG_LENGTH_BOUNDS] * N_FEATURES + [(np.log(self.noise_floor), LOG_NOISE_MAX)]
         if self.theta0 is None:
             starts = [np.r_[np.zeros(N_FEATURES), np.log(max(1e-4, self.noise_floor))]]
