@@ -19,8 +19,6 @@ from interp5d.methods.gp_kernels import (
     NUS,
     Likelihood,
     Solve,
-    compiled,
-    compiled_correlation,
     copy_triangle,
     correlation,
 )
@@ -244,9 +242,8 @@ class GaussianProcess(Method):
         # lower); a copy of it in the lower half, which the factorisation leaves alone,
         # restores it for a retry in ~1/30 of the time building it takes
         C = np.empty((n, n))
-        lib = compiled() if self.kernel == "product_matern" else None
-        if lib is not None:  # in place, in one call: no temporaries to fill and copy
-            compiled_correlation(lib, self.nu, self.length_scales_, X, X, upper=True, R=C)
+        if self.kernel == "product_matern":  # in place (in one C call where it can be had)
+            correlation(self.kernel, self.nu, self.length_scales_, X, X, upper=True, R=C)
         else:
             for i in range(0, n, BUILD_ROWS):
                 C[i : i + BUILD_ROWS, i:] = self._corr(X[i : i + BUILD_ROWS], X[i:])

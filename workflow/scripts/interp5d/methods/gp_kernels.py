@@ -251,10 +251,8 @@ class Likelihood:
         length, lam = np.exp(theta[:n_in]), float(np.exp(theta[n_in]))
         # every matrix here is symmetric: only its upper triangle is computed and read
         if self.lib is not None:
-            R, G = (
-                compiled_correlation(self.lib, self.nu, length, self.X, self.X, True, self.R),
-                None,
-            )
+            G = None
+            R = compiled_correlation(self.lib, self.nu, length, self.X, self.X, True, self.R)
         else:
             R, G = correlation(
                 self.kernel,
