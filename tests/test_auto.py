@@ -380,3 +380,10 @@ def test_a_blend_is_the_mean_of_its_two_and_its_fast_path_the_plain_path(blend_c
     _, std = est.predict(X[:20], return_std=True)
     spread = ((both[0] - both[1]) / 2) ** 2
     np.testing.assert_allclose(std**2, spread + est.noise_var_ * est.y_scaler_.scale**2, rtol=1e-9)
+
+
+def test_the_gps_wide_search_for_noisy_targets_follows_gp_noise_share():
+    # at most gp_rows, the share that drops the GP above it widens its refine instead
+    assert Interpolator().candidates(500)["gp"].noisy_search == 1e-3
+    assert Interpolator(gp_noise_share=0.01).candidates(500)["gp"].noisy_search == 0.01
+    assert Interpolator(gp_noise_share=None).candidates(500)["gp"].noisy_search is None

@@ -281,3 +281,43 @@ def test_without_a_first_search_theta0_is_its_optimum():
         GaussianProcess(first_search=False).fit(X, y)
     with pytest.raises(ValueError, match="gp: first_search must be True, or False with theta0"):
         GaussianProcess(theta0=cold.theta_.tolist(), first_search=0).fit(X, y)
+
+
+def _interpolators_gp(**settings):
+    """The GP as the default interpolator sets it up (auto.Interpolator.candidates)."""
+    from interp5d.methods.gp import GaussianProcess
+
+    defaults = {"select_rows": 300, "refine_rows": 1000, "tol": 1e-7, "seed": 1}
+    return GaussianProcess(**{**defaults, **settings})
+
+
+def test_a_noisy_target_gets_the_wide_search_and_a_better_fit():
+    # synthetic5d (noise 1% of its range): the 300-row first search takes its bump in x3-x4
+    # for noise, and the refine's few steps from there stay put; the wide search from the
+    # default start on the refine's 700 rows finds it (measured: 0.58x the test MSE)
+    X, y, _ = get_function("synthetic5d").sample(1000, seed=1)
+    X_test, y_test, _ = get_function("synthetic5d").sample(2000, seed=101)
+    plain = _interpolators_gp().fit(X[:700], y[:700])
+    wide = _interpolators_gp(noisy_search=1e-3).fit(X[:700], y[:700])
+    # the share the first search found, as the wide search's condition reads it
+    first = _interpolators_gp(refine_rows=None).fit(X[:700], y[:700])
+    assert first.noise_level_ * first.sigma2_ >= 1e-3
+    assert wide.likelihood_evaluations_ > plain.likelihood_evaluations_
+    mse = {k: np.mean((g.predict(X_test) - y_test) ** 2) for k, g in (("p", plain), ("w", wide))}
+    assert mse["w"] < 0.8 * mse["p"]
+
+
+def test_a_noise_free_target_is_searched_as_before_bit_for_bit():
+    X, y, _ = get_function("tp_tanh").sample(1000, seed=1)
+    plain = _interpolators_gp().fit(X[:700], y[:700])
+    screened = _interpolators_gp(noisy_search=1e-3).fit(X[:700], y[:700])
+    np.testing.assert_array_equal(screened.theta_, plain.theta_)
+    # one evaluation more: the noise share, read at the first search's optimum
+    assert screened.likelihood_evaluations_ == plain.likelihood_evaluations_ + 1
+
+
+@pytest.mark.parametrize("share", [0, 1.5, True, "high"])
+def test_a_bad_noisy_search_is_refused(share):
+    X, y, _ = get_function("friedman1").sample(30, seed=1)
+    with pytest.raises(ValueError, match="gp: noisy_search must be in"):
+        _interpolators_gp(noisy_search=share).fit(X, y)

@@ -270,6 +270,7 @@ class Likelihood:
         C = self.C
         np.copyto(C, R)
         C.flat[:: m + 1] += lam
+        self.sigma2 = float("nan")
         try:
             sol = Solve(C.T)  # C.T's lower triangle is C's upper: factorised in place
         except LinAlgError:
@@ -277,7 +278,7 @@ class Likelihood:
             return FAILED, np.zeros_like(theta)
         alpha = sol.alpha(self.y)
         # (y - β)ᵀC⁻¹(y - β) = yᵀα, as 1ᵀα = 0 at the GLS mean
-        sigma2 = max(float(self.y @ alpha), 1e-300) / m
+        sigma2 = self.sigma2 = max(float(self.y @ alpha), 1e-300) / m
         nll = 0.5 * (m * np.log(sigma2) + sol.logdet)
         # d nll = ½ tr(W dC), W = C⁻¹ - ααᵀ/σ²; dC = λI for log λ, and R∘G_i for log l_i:
         # symmetric and 0 on the diagonal (G_i is), so ½ tr(W dC) is the sum over the pairs
@@ -306,6 +307,12 @@ class Likelihood:
         # the five sums Σ (W∘R)∘G_i as one matrix-vector product
         g[:n_in] = G.reshape(n_in, -1) @ W.reshape(-1)
         return float(nll), g
+
+    def profiled_variance(self, theta: np.ndarray) -> float:
+        """σ², the process variance profiled out at θ (NaN where its matrix cannot be
+        factorised): λσ² is the noise's share of y's variance, y standardised."""
+        self(theta)
+        return self.sigma2
 
 
 def strictly_upper(M: np.ndarray) -> np.ndarray:
