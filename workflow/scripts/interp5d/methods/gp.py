@@ -195,7 +195,7 @@ class GaussianProcess(Method):
         nll = Likelihood(self.kernel, self.nu, X[sub], y[sub]) if self.first_search else None
         bounds = [LOG_LENGTH_BOUNDS] * N_FEATURES + [(np.log(self.noise_floor), LOG_NOISE_MAX)]
         if self.theta0 is None:
-            starts = [np.r_[np.zeros(N_FEATURES), np.log(max(1e-4, self.noise_floor))]]
+            starts = [self._default_start()]
         else:
             low, high = np.array(bounds).T
             starts = [np.clip(np.asarray(self.theta0, dtype=np.float64), low, high)]
@@ -223,6 +223,10 @@ class GaussianProcess(Method):
                 theta = self._refine(f, theta, bounds, options)
         self.theta_ = np.asarray(theta, dtype=np.float64)
         self._solve(X, y)
+
+    def _default_start(self) -> np.ndarray:
+        """The search's start without theta0: length scales 1, λ 1e-4 (or the floor)."""
+        return np.r_[np.zeros(N_FEATURES), np.log(max(1e-4, self.noise_floor))]
 
     def _noisy(self, nll: Likelihood | None, X: np.ndarray, y: np.ndarray, theta) -> bool:
         """Whether the first search's optimum puts the noise at `noisy_search` of the
@@ -261,7 +265,7 @@ class GaussianProcess(Method):
         start, value, _, evaluations = self._factorisable(f, theta)
         capped = Capped(f, NOISY_STEPS)
         wide = {**(options or {}), "maxiter": NOISY_STEPS}
-        low = np.r_[np.zeros(N_FEATURES), np.log(max(1e-4, self.noise_floor))]
+        low = self._default_start()
         with contextlib.suppress(EvaluationCap):  # the cap, spent: its best point
             minimize(capped, low, jac=True, method="L-BFGS-B", bounds=bounds, options=wide)
         self.likelihood_evaluations_ += evaluations + capped.evaluations
