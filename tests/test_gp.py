@@ -284,11 +284,12 @@ def test_without_a_first_search_theta0_is_its_optimum():
 
 
 def _interpolators_gp(**settings):
-    """The GP as the default interpolator sets it up (auto.Interpolator.candidates)."""
-    from interp5d.methods.gp import GaussianProcess
+    """The GP as the default interpolator sets it up (its noisy_search off), with
+    `settings` over it."""
+    from interp5d import Interpolator
 
-    defaults = {"select_rows": 300, "refine_rows": 1000, "tol": 1e-7, "seed": 1}
-    return GaussianProcess(**{**defaults, **settings})
+    gp = Interpolator(seed=1, gp_noise_share=None).candidates(700)["gp"]
+    return gp.set_params(**settings)
 
 
 def test_a_noisy_target_gets_the_wide_search_and_a_better_fit():

@@ -215,8 +215,11 @@ class Interpolator(RecipeParams, Method):
                     screen = self._screen(X[gp_sub], y[gp_sub])
                     if screen["noise_share"] >= self.gp_noise_share:
                         del candidates["gp"]
-                    else:  # the screen was its first search: not run again
-                        candidates["gp"].set_params(theta0=screen["theta"], first_search=False)
+                    else:  # the screen was its first search: not run again, and its
+                        # share already found the target not noisy (no wide search)
+                        candidates["gp"].set_params(
+                            theta0=screen["theta"], first_search=False, noisy_search=None
+                        )
             for name, est in candidates.items():
                 Xc, yc = (X[gp_sub], y[gp_sub]) if name == "gp" and gp_sub is not None else (X, y)
                 t0 = time.perf_counter()
