@@ -68,6 +68,16 @@ def test_prediction_files_match_columns_by_name(named, tmp_path):
     np.testing.assert_array_equal(out["prediction"], unnamed.predict(frame.head(3).to_numpy()))
 
 
+def test_the_predictions_do_not_depend_on_the_points_memory_layout(named):
+    # a DataFrame's values are column-major: the same points, the same predictions
+    est, frame, _ = named
+    for m in (7, 500):  # the matmul's kernel depends on the rows too
+        X = frame.head(m).to_numpy()
+        rows_first = est.predict(np.ascontiguousarray(X))
+        assert np.array_equal(est.predict(np.asfortranarray(X)), rows_first)
+        assert np.array_equal(est.predict(frame.head(m)), rows_first)
+
+
 def test_csv_datasets_give_named_models_through_the_runner(tmp_path):
     X, y, f = get_function("friedman1").sample(300, seed=6)
     pd.DataFrame(X, columns=NAMES).assign(power=y).to_csv(tmp_path / "d.csv", index=False)

@@ -390,7 +390,10 @@ def predict_rows(model: nn.Module, X) -> torch.Tensor:
     """The model's output (float64 numpy, shape (m,)) for standardised inputs (m, k)."""
     device = next(model.parameters()).device
     with torch.inference_mode():
-        xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+        # row-major whatever X's layout (a DataFrame's values are column-major): a
+        # column-major input takes another matmul kernel, whose rounding differs (seen on
+        # AVX-512: ~1e-8 of ŷ), and the same points must give the same predictions
+        xt = torch.as_tensor(X, dtype=torch.float32, device=device).contiguous()
         return model(xt).squeeze(1).double().cpu().numpy()
 
 
