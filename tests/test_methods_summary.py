@@ -238,6 +238,13 @@ def test_baselines_plan_and_rbf_size_limit(tmp_path):
     plan = planned(d, "--configfile", str(d / "b.yaml"))
     # 2 sizes x 2 seeds: recipes 2 x 4 jobs, ols 4 jobs, rbf only n=60: 2 jobs
     assert plan["train_profile"] == 8 + 4 + 2
+    # a GP with solve_rows solves on at most that many rows, whatever the training split
+    # (ols, from the config file the dry run merges this one into, still plans its 4)
+    gp = {"max_rows": 100, "solve_rows": 50}
+    (d / "g.yaml").write_text(yaml.safe_dump({**cfg, "baselines": {"gp": gp}}))
+    assert planned(d, "--configfile", str(d / "g.yaml"))["train_profile"] == 8 + 4 + 4
+    (d / "g.yaml").write_text(yaml.safe_dump({**cfg, "baselines": {"gp": {"max_rows": 100}}}))
+    assert planned(d, "--configfile", str(d / "g.yaml"))["train_profile"] == 8 + 4 + 2
     for bad, message in (
         ({"knn": {}}, "Additional properties are not allowed ('knn' was unexpected)"),
         ({"rbf": {"smooth": [1.0]}}, "Additional properties are not allowed ('smooth' was"),

@@ -122,9 +122,13 @@ def seeds_at(n):
 
 
 def fits(method, n):
-    """Methods whose dense system grows as n² or n³ take at most max_rows training rows."""
-    max_rows = method_spec(config, method)["settings"].get("max_rows")
-    return max_rows is None or split_sizes(n, split_fractions(config))[0] <= max_rows
+    """Methods whose dense system grows as n² or n³ take at most max_rows training rows
+    (a GP with solve_rows: solves on at most that many, whatever the training split)."""
+    settings = method_spec(config, method)["settings"]
+    rows = split_sizes(n, split_fractions(config))[0]
+    if settings.get("solve_rows") is not None:
+        rows = min(rows, settings["solve_rows"])
+    return settings.get("max_rows") is None or rows <= settings["max_rows"]
 
 
 def training_rows():

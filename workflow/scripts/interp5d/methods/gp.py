@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.linalg import LinAlgError, solve_triangular
 
+from interp5d.data import DataError
 from interp5d.functions import N_FEATURES
 from interp5d.methods.base import Method, check_arrays
 from interp5d.methods.gp_kernels import (
@@ -22,6 +23,7 @@ from interp5d.methods.gp_kernels import (
     copy_triangle,
     correlation,
 )
+from interp5d.methods.gp_rows import BlockFactor, greedy_blocks, worst_predicted
 
 LOG_LENGTH_BOUNDS = (np.log(1e-2), np.log(1e3))  # on standardised inputs (std 1)
 LOG_NOISE_MAX = np.log(1e2)  # the noise variance over the process variance
@@ -101,7 +103,10 @@ class GaussianProcess(Method):
     start on the refine's rows (NOISY_STEPS evaluations at most), kept where its likelihood
     there beats the first optimum's: 300 rows of a noisy target can leave a feature for
     noise that more rows resolve (synthetic5d's bump; see Interpolator). Then one
-    exact solve on all the training rows. Settings after SMT's KRG (constant trend,
+    exact solve on all the training rows or, with more than `solve_rows` of them, on that
+    many: a seeded random share first, then blocks of the rows it predicts worst (see
+    interp5d.methods.gp_rows), their order and blocks kept for the saved model's solve.
+    Settings after SMT's KRG (constant trend,
     matern52, profiled variance, its nugget as the floor) and scikit-learn's GP
     (length-scale bounds 1e-2..1e3). Its cost grows as n³ (memory as n²), so more than
     `max_rows` training rows are refused. Its predictive std is its own: kriging's variance
@@ -123,6 +128,7 @@ class GaussianProcess(Method):
         theta0: list[float] | None = None,
         first_search: bool = True,
         noisy_search: float | None = None,
+        solve_rows: int | None = None,
         seed: int = 42,
     ):
         self.kernel = kernel
@@ -136,6 +142,7 @@ class GaussianProcess(Method):
         self.theta0 = theta0
         self.first_search = first_search
         self.noisy_search = noisy_search
+        self.solve_rows = solve_rows
         self.seed = seed
 
     def _check_settings(self) -> None:
@@ -162,6 +169,9 @@ class GaussianProcess(Method):
             isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1
         ):
             raise ValueError(f"gp: noisy_search must be in (0, 1] or None, got {share!r}")
+        rows = self.solve_rows
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+            raise ValueError(f"gp: solve_rows must be a whole number >= 1 or None, got {rows!r}")
         if self.first_search is not True and (
             self.first_search is not False or self.theta0 is None
         ):
@@ -182,9 +192,10 @@ class GaussianProcess(Method):
 
     def _fit(self, X, y, X_val, y_val, monitor) -> None:
         self._check_settings()
-        if len(X) > self.max_rows:
+        solved = len(X) if self.solve_rows is None else min(len(X), self.solve_rows)
+        if solved > self.max_rows:
             raise ValueError(
-                f"gp: {len(X)} training rows exceed max_rows={self.max_rows} "
+                f"gp: {solved} training rows exceed max_rows={self.max_rows} "
                 "(its cost grows as n³ and its memory as n²)"
             )
         from scipy.optimize import minimize
@@ -222,7 +233,10 @@ class GaussianProcess(Method):
             else:
                 theta = self._refine(f, theta, bounds, options)
         self.theta_ = np.asarray(theta, dtype=np.float64)
-        self._solve(X, y)
+        if solved < len(X):
+            self._solve_greedy(X, y, rng)
+        else:
+            self._solve(X, y)
 
     def _default_start(self) -> np.ndarray:
         """The search's start without theta0: length scales 1, λ 1e-4 (or the floor)."""
@@ -290,8 +304,39 @@ class GaussianProcess(Method):
             evaluations += 1
         return theta, value, grad, evaluations
 
-    def _solve(self, X: np.ndarray, y: np.ndarray) -> None:
-        """The exact solve on all the rows with the fitted hyperparameters."""
+    def _solve(self, X: np.ndarray, y: np.ndarray, blocks: list[int] | None = None) -> None:
+        """The exact solve on all the rows with the fitted hyperparameters; with `blocks`
+        (row counts, in order), the first factorised alone and each next one appended to
+        the factor (as _solve_greedy grew it: the same operations, the same numbers)."""
+        if blocks is None or len(blocks) == 1:
+            L, blocks = self._factor(X), [len(X)]
+        else:
+            L = self._block_factor(X, blocks, len(X)).L
+        self._finish(L, X, y, blocks)
+
+    def _block_factor(self, X: np.ndarray, blocks: list[int], size: int) -> BlockFactor:
+        """The factor of X's rows, by `blocks`, in an array of `size` rows; where a block is
+        singular with the rows before it, the noise ratio steps up (as in _factor) and the
+        blocks are factorised again."""
+        while True:
+            factor = BlockFactor(self._factor(X[: blocks[0]]), size)
+            try:
+                for k in blocks[1:]:
+                    m = factor.rows
+                    self._grow(factor, X[:m], X[m : m + k])
+                return factor
+            except LinAlgError:
+                self._step_noise()
+
+    def _step_noise(self) -> None:
+        """The noise ratio up tenfold (to LOG_NOISE_MAX at most; at it, the error stands)."""
+        if self.theta_[-1] >= LOG_NOISE_MAX:
+            raise LinAlgError("gp: the correlation matrix is singular at the largest noise")
+        self.theta_[-1] = min(self.theta_[-1] + np.log(10.0), LOG_NOISE_MAX)
+
+    def _factor(self, X: np.ndarray) -> np.ndarray:
+        """The lower Cholesky factor of the rows' correlation plus the noise ratio on its
+        diagonal (F-ordered; its upper triangle holds the correlation's)."""
         n = len(X)
         # Symmetric: only its upper triangle is built, and factorised in place (as C.T's
         # lower); a copy of it in the lower half, which the factorisation leaves alone,
@@ -309,20 +354,60 @@ class GaussianProcess(Method):
         while True:
             C.flat[:: n + 1] = diagonal + self.noise_level_
             try:
-                self.solve_ = Solve(C.T, clean=False)
-                break
+                return Solve(C.T, clean=False).L
             except LinAlgError:
-                if self.theta_[-1] >= LOG_NOISE_MAX:
-                    raise
-                self.theta_[-1] = min(self.theta_[-1] + np.log(10.0), LOG_NOISE_MAX)
+                self._step_noise()
                 copy_triangle(C, to_lower=False)
+
+    def _grow(self, factor: BlockFactor, X_old: np.ndarray, X_new: np.ndarray) -> None:
+        """The factor of X_old's rows grown by X_new's."""
+        C22 = self._corr(X_new, X_new)
+        C22.flat[:: len(X_new) + 1] += self.noise_level_
+        factor.extend(self._corr(X_old, X_new), C22)
+
+    def _finish(self, L: np.ndarray, X: np.ndarray, y: np.ndarray, blocks: list[int]) -> None:
+        """What prediction needs of L, the factor of X's rows."""
+        self.solve_ = Solve.of_factor(L)
         self.alpha_ = self.solve_.alpha(y)
-        self.sigma2_ = max(float(y @ self.alpha_), 1e-300) / n
+        self.sigma2_ = max(float(y @ self.alpha_), 1e-300) / len(X)
         # L⁻¹1, for the constant mean's share of the predictive variance: once, not a chunk
         self.half_ones_ = solve_triangular(
             self.solve_.L, self.solve_.ones, lower=True, check_finite=False
         )
-        self.X_train_, self.y_train_ = X, y
+        self.X_train_, self.y_train_, self.blocks_ = X, y, list(blocks)
+
+    def _solve_greedy(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
+        """The solve on solve_rows of X's rows (fewer than all): a seeded random start, then
+        blocks of the rows the solve so far predicts worst (see gp_rows), each appended to
+        the factor. Where a block's rows are singular with those before, the noise ratio
+        steps up and the blocks so far are factorised again, as a saved model's are."""
+        blocks = greedy_blocks(len(X), self.solve_rows)
+        order = np.sort(rng.choice(len(X), blocks[0], replace=False))
+        factor = self._block_factor(X[order], blocks[:1], self.solve_rows)
+        done = blocks[:1]
+        pool = np.setdiff1d(np.arange(len(X)), order)
+        open_rows = np.ones(len(pool), dtype=bool)
+        # the pool's correlation with the solve's rows, a block of columns at a time
+        K = np.empty((len(pool), self.solve_rows))
+        K[:, : len(order)] = self._corr(X[pool], X[order])
+        for k in blocks[1:]:
+            m = len(order)
+            # ordinary kriging's mean on the rows so far (as Solve.alpha has it)
+            ci_ones, ci_y = factor.cho_solve(np.ones(m)), factor.cho_solve(y[order])
+            beta = ci_y.sum() / ci_ones.sum()
+            residual = y[pool] - (beta + K[:, :m] @ (ci_y - beta * ci_ones))
+            pick = worst_predicted(residual, open_rows, k)
+            open_rows[pick] = False
+            new = pool[pick]
+            K[:, m : m + len(new)] = self._corr(X[pool], X[new])
+            order = np.r_[order, new]
+            done = [*done, len(new)]
+            try:
+                self._grow(factor, X[order[:m]], X[new])
+            except LinAlgError:
+                self._step_noise()
+                factor = self._block_factor(X[order], done, self.solve_rows)
+        self._finish(factor.L, X[order], y[order], done)
 
     def _corr(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return correlation(self.kernel, self.nu, self.length_scales_, A, B)[0]
@@ -362,7 +447,9 @@ class GaussianProcess(Method):
         return self.sigma2_ * (np.maximum(var, 0.0) + self.noise_level_)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {}, {"X": self.X_train_, "y": self.y_train_, "theta": self.theta_}
+        # the blocks its rows were factorised in, where more than one (solve_rows)
+        meta = {"blocks": self.blocks_} if len(self.blocks_) > 1 else {}
+        return meta, {"X": self.X_train_, "y": self.y_train_, "theta": self.theta_}
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         # deterministic: the same rows and hyperparameters give the same solve
@@ -372,4 +459,14 @@ class GaussianProcess(Method):
         # the log length scales and the log noise ratio
         check_arrays(arrays, {"X": (n, N_FEATURES), "y": (n,), "theta": (N_FEATURES + 1,)})
         self.theta_ = arrays["theta"].astype(np.float64)
-        self._solve(arrays["X"].astype(np.float64), arrays["y"].astype(np.float64))
+        blocks = meta.get("blocks", [n])
+        if (
+            not isinstance(blocks, list)
+            or not all(type(b) is int and b >= 1 for b in blocks)
+            or sum(blocks) != n
+        ):
+            raise DataError(
+                f"state.blocks must be whole numbers >= 1 that add up to the {n} rows, "
+                f"got {blocks!r:.80}"
+            )
+        self._solve(arrays["X"].astype(np.float64), arrays["y"].astype(np.float64), blocks)

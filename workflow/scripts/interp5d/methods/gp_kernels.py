@@ -356,7 +356,18 @@ class Solve:
             self.L, info = lapack.dpotrf(C, lower=1, clean=0, overwrite_a=1)
             if info != 0:
                 raise LinAlgError(f"{info}-th leading minor not positive definite")
-        n = len(C)
+        self._derive()
+
+    @classmethod
+    def of_factor(cls, L: np.ndarray) -> Solve:
+        """The solve of a factor at hand (its lower triangle: grown by blocks, gp_rows)."""
+        self = cls.__new__(cls)
+        self.L = L
+        self._derive()
+        return self
+
+    def _derive(self) -> None:
+        n = len(self.L)
         self.ones = np.ones(n)
         self.ci_ones = cho_solve((self.L, True), self.ones, check_finite=False)
         self.logdet = 2.0 * float(np.sum(np.log(np.diag(self.L))))
