@@ -108,8 +108,8 @@ class GaussianProcess(Method):
     interp5d.methods.gp_rows), their order and blocks kept for the saved model's solve.
     Settings after SMT's KRG (constant trend,
     matern52, profiled variance, its nugget as the floor) and scikit-learn's GP
-    (length-scale bounds 1e-2..1e3). Its cost grows as n³ (memory as n²), so more than
-    `max_rows` training rows are refused. Its predictive std is its own: kriging's variance
+    (length-scale bounds 1e-2..1e3). Its cost grows as n³ (memory as n²), so a solve on
+    more than `max_rows` rows is refused. Its predictive std is its own: kriging's variance
     (the constant mean's uncertainty included) plus the fitted noise: it is for y."""
 
     name: ClassVar[str] = "gp"
