@@ -342,10 +342,20 @@ def test_engines_end_with_the_same_weights(data, average, monkeypatch):
         for e in ("fast", "autograd")
     )
     assert fast.result_.best_epoch == plain.result_.best_epoch < fast.result_.epochs_run == 12
-    for (name, a), b in zip(
-        fast.model_.state_dict().items(), plain.model_.state_dict().values(), strict=True
+    # they differ by float32 rounding alone, which training amplifies: the plain engine
+    # again with each input moved by one float32 ulp sets the floor (the moving average's
+    # lr of 0.2 lifts it to ~1e-4: on AVX-512 the engines then differed by 9e-5)
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], Xtr.shape)
+    nudged = MLPInterpolator({**recipe, "engine": "autograd"}, seed=5)
+    nudged.fit(Xtr * (1 + 2.0**-23 * signs), ytr, Xva, yva)
+    for (name, a), b, c in zip(
+        fast.model_.state_dict().items(),
+        plain.model_.state_dict().values(),
+        nudged.model_.state_dict().values(),
+        strict=True,
     ):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+        floor = float((b - c).abs().max())
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=max(1e-5, 2 * floor), msg=name)
     np.testing.assert_allclose(fast.history_["train_loss"], plain.history_["train_loss"], rtol=1e-4)
     np.testing.assert_allclose(fast.predict(Xte), plain.predict(Xte), rtol=1e-4, atol=1e-5)
     if "ema_decay" in average:  # the average is what came back, not the iterate
