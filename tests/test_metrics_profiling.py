@@ -153,12 +153,14 @@ def test_training_loop_allocates_what_the_estimate_counts():
     # three times the rows: the same chunks, the same workspace
     measured_3x, estimate_3x = _memory_run(60000, {"epochs": 20})
     assert estimate_3x == estimate and measured_3x == pytest.approx(estimate, rel=0.10)
-    # mini-batches: the workspace is the batch's, whatever n (the permutation aside)
-    # over many steps too: the loop's small allocations must not wander into heap pages
-    # the meter handed back to the OS
-    small, _ = _memory_run(2000, {"epochs": 20, "batch_size": 128})
-    large, _ = _memory_run(50000, {"epochs": 20, "batch_size": 128})
-    assert large - small < 0.5
+    # mini-batches: the workspace is the batch's, whatever n (the permutation aside: the
+    # estimate counts it, so each run's peak above its estimate is compared), over many
+    # steps too: the loop's small allocations must not wander into heap pages the meter
+    # handed back to the OS (on AVX-512 the raw peaks differed by 0.43-0.52 MB, the
+    # estimates by 0.21)
+    small, small_estimate = _memory_run(2000, {"epochs": 20, "batch_size": 128})
+    large, large_estimate = _memory_run(50000, {"epochs": 20, "batch_size": 128})
+    assert (large - large_estimate) - (small - small_estimate) < 0.5
 
 
 def test_profile_run_record():
