@@ -1,8 +1,9 @@
 """The rows a Gaussian process is solved on where it may not take them all (its solve costs
 n³): a seeded random share first, then blocks of the rows it predicts worst so far (greedy
 by residual: the f-greedy selection of kernel interpolation, Schaback and Wendland, 2000,
-as in VKOGA), each block factorised against the rows before it, so that what is already
-factorised is not done again: the rows it solves on cost one factorisation of that many."""
+which Wirtz and Haasdonk's VKOGA, 2013, inherits), each block factorised against the rows
+before it, so that what is already factorised is not done again: the rows it solves on
+cost one factorisation of that many."""
 
 from __future__ import annotations
 
