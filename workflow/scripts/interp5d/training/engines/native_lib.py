@@ -316,6 +316,13 @@ def _load() -> tuple[ctypes.CDLL, int]:
     # Xᵀ, m, inputs, scale, 2ν, W, R, g
     lib.interp5d_gp_corr_grad.argtypes = [ptr, i64, i64, ptr, c_int, ptr, ptr, ptr]
     lib.interp5d_gp_corr_grad.restype = c_int
+    # this thread's MXCSR: read, set, and its flush-to-zero and denormals-are-zero bits
+    lib.interp5d_fp_mode.argtypes = []
+    lib.interp5d_fp_mode.restype = ctypes.c_uint
+    lib.interp5d_set_fp_mode.argtypes = [ctypes.c_uint]
+    lib.interp5d_set_fp_mode.restype = None
+    lib.interp5d_fp_flush_bits.argtypes = []
+    lib.interp5d_fp_flush_bits.restype = ctypes.c_uint
     return lib, sgemm
 
 
