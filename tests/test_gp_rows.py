@@ -46,9 +46,9 @@ def test_a_block_whose_complement_is_not_positive_definite_is_refused_and_the_fa
 
 
 def test_the_blocks_are_a_random_share_then_four_of_the_rest():
-    assert greedy_blocks(7000, 5000) == [3000, 500, 500, 500, 500]
-    assert greedy_blocks(2000, 1003) == [602, 101, 100, 100, 100]
-    assert greedy_blocks(10, 2) == [1, 1]
+    assert greedy_blocks(5000) == [3000, 500, 500, 500, 500]
+    assert greedy_blocks(1003) == [602, 101, 100, 100, 100]
+    assert greedy_blocks(2) == [1, 1]
 
 
 def test_the_worst_predicted_open_rows_are_chosen_in_order():

@@ -381,7 +381,7 @@ class GaussianProcess(Method):
         blocks of the rows the solve so far predicts worst (see gp_rows), each appended to
         the factor. Where a block's rows are singular with those before, the noise ratio
         steps up and the blocks so far are factorised again, as a saved model's are."""
-        blocks = greedy_blocks(len(X), self.solve_rows)
+        blocks = greedy_blocks(self.solve_rows)
         order = np.sort(rng.choice(len(X), blocks[0], replace=False))
         factor = self._block_factor(X[order], blocks[:1], self.solve_rows)
         done = blocks[:1]

@@ -18,10 +18,9 @@ GREEDY_START = 0.6
 GREEDY_BLOCKS = 4
 
 
-def greedy_blocks(n: int, solve_rows: int) -> list[int]:
-    """The sizes of the blocks solve_rows rows are taken in, out of n > solve_rows: the
-    random start, then GREEDY_BLOCKS of the rest (the first ones one larger where it does
-    not divide)."""
+def greedy_blocks(solve_rows: int) -> list[int]:
+    """The sizes of the blocks solve_rows rows are taken in: the random start, then
+    GREEDY_BLOCKS of the rest (the first ones one larger where it does not divide)."""
     start = max(1, round(GREEDY_START * solve_rows))
     rest = solve_rows - start
     k, extra = divmod(rest, GREEDY_BLOCKS)
