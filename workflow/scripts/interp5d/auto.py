@@ -62,9 +62,9 @@ class Interpolator(RecipeParams, Method):
       them when n is larger: a seeded random 60%, then four blocks of the rows it
       predicts worst, its `solve_rows`. At 10,000 samples (7,000 training rows) of
       tp_tanh, tp_exp and borehole, seeds 1-3, those 5,000 rows had 0.6-1.5x the test MSE
-      of the GP on every row, where a random 4,000 (the cap until now) had 3-9x; the
-      fit took ~2.5 s, 1-1.5 s more than with the random 4,000 and 1-4 s less than on
-      every row), while n <= `gp_up_to`; above gp_rows, its
+      of the GP on every row, where a random 4,000 (the cap until now) had 3-9x; fit
+      seconds: docs/reference/default_interpolator.md), while n <= `gp_up_to`; above
+      gp_rows, its
       first search is done first, alone (and, where the GP is kept, not again), and where
       it puts the noise at `gp_noise_share` of the target's variance or more the GP is
       dropped: the MLP on every row reaches that floor, and a noisy target's large fit
