@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -142,25 +143,43 @@ def _memory_run(n: int, recipe: dict) -> tuple[float, float]:
     return tuple(json.loads(res.stdout.strip().splitlines()[-1]))
 
 
+def _lower_peak(n: int, recipe: dict, fits: Callable[[float, float], bool]) -> tuple[float, float]:
+    """`_memory_run`, run once more when its peak does not fit, keeping the lower peak.
+
+    A one-off event in a process (a transparent huge page, a library's code paged in) can
+    lift one run's peak by megabytes: CI once saw a mini-batch loop peak 3.34 MB where runs
+    here gave 0.43-0.54. A loop that allocates per step lifts the peak of every run.
+    """
+    first = _memory_run(n, recipe)
+    return first if fits(*first) else min(first, _memory_run(n, recipe))
+
+
 @pytest.mark.skipif(not hwm_reset_supported(), reason="needs the exact Linux meter")
 def test_training_loop_allocates_what_the_estimate_counts():
     # full batch on 14,000 training rows: a 6 MB workspace for the chunks of 8,192 rows it
     # is stepped in, made once; a loop that allocated per step would show its temporaries
     # on top
-    measured, estimate = _memory_run(20000, {"epochs": 20})
+    def near(measured: float, estimate: float) -> bool:
+        return measured == pytest.approx(estimate, rel=0.10)
+
+    measured, estimate = _lower_peak(20000, {"epochs": 20}, near)
     assert estimate > 5
-    assert measured == pytest.approx(estimate, rel=0.10)
+    assert near(measured, estimate)
     # three times the rows: the same chunks, the same workspace
-    measured_3x, estimate_3x = _memory_run(60000, {"epochs": 20})
-    assert estimate_3x == estimate and measured_3x == pytest.approx(estimate, rel=0.10)
+    measured_3x, estimate_3x = _lower_peak(60000, {"epochs": 20}, lambda m, _: near(m, estimate))
+    assert estimate_3x == estimate and near(measured_3x, estimate)
     # mini-batches: the workspace is the batch's, whatever n (the permutation aside: the
     # estimate counts it, so each run's peak above its estimate is compared), over many
     # steps too: the loop's small allocations must not wander into heap pages the meter
     # handed back to the OS (on AVX-512 the raw peaks differed by 0.43-0.52 MB, the
     # estimates by 0.21)
-    small, small_estimate = _memory_run(2000, {"epochs": 20, "batch_size": 128})
-    large, large_estimate = _memory_run(50000, {"epochs": 20, "batch_size": 128})
-    assert (large - large_estimate) - (small - small_estimate) < 0.5
+    mini = {"epochs": 20, "batch_size": 128}
+    small, small_estimate = _memory_run(2000, mini)
+
+    def same_above(measured: float, estimate: float) -> bool:
+        return (measured - estimate) - (small - small_estimate) < 0.5
+
+    assert same_above(*_lower_peak(50000, mini, same_above))
 
 
 def test_profile_run_record():
