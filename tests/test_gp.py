@@ -323,3 +323,41 @@ def test_a_bad_noisy_search_is_refused(share):
     X, y, _ = get_function("friedman1").sample(30, seed=1)
     with pytest.raises(ValueError, match="gp: noisy_search must be in"):
         _interpolators_gp(noisy_search=share).fit(X, y)
+
+
+def _huge_pages() -> bool:
+    """numpy's setting for new large arrays (read by setting it to what it was)."""
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    current = _set_madvise_hugepage(True)
+    _set_madvise_hugepage(current)
+    return current
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_fit_and_load_ask_for_ordinary_pages_and_set_numpy_back(before, monkeypatch, tmp_path):
+    # huge pages can stall a first touch (gp_kernels.ordinary_pages): off while the GP
+    # fits and loads, and the caller's setting, whichever it was, back after
+    from interp5d.methods.gp import GaussianProcess
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    seen = []
+    solve = GaussianProcess._solve
+
+    def spy(self, *args, **kwargs):
+        seen.append(_huge_pages())
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(GaussianProcess, "_solve", spy)
+    X, y, _ = get_function("synthetic5d").sample(120, 0)
+    previous = _set_madvise_hugepage(before)
+    try:
+        est = build_method({"class": "gp"}).fit(X, y)
+        assert _huge_pages() is before
+        est.save(tmp_path / "gp.pt")
+        loaded = Method.load(tmp_path / "gp.pt")
+        assert _huge_pages() is before
+    finally:
+        _set_madvise_hugepage(previous)
+    assert seen == [False, False]  # the fit's solve and the load's
+    np.testing.assert_array_equal(loaded.predict(X[:5]), est.predict(X[:5]))

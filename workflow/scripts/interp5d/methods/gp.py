@@ -22,6 +22,7 @@ from interp5d.methods.gp_kernels import (
     Solve,
     copy_triangle,
     correlation,
+    ordinary_pages,
 )
 from interp5d.methods.gp_rows import BlockFactor, greedy_blocks, worst_predicted
 
@@ -192,6 +193,11 @@ class GaussianProcess(Method):
 
     def _fit(self, X, y, X_val, y_val, monitor) -> None:
         self._check_settings()
+        with ordinary_pages():  # its arrays run to hundreds of MB: see ordinary_pages
+            self._search_and_solve(X, y)
+
+    def _search_and_solve(self, X: np.ndarray, y: np.ndarray) -> None:
+        """The hyperparameters' search, then the solve with them."""
         solved = len(X) if self.solve_rows is None else min(len(X), self.solve_rows)
         if solved > self.max_rows:
             raise ValueError(
@@ -477,4 +483,5 @@ class GaussianProcess(Method):
                 f"state.blocks must be whole numbers >= 1 that add up to the {n} rows, "
                 f"got {blocks!r:.80}"
             )
-        self._solve(arrays["X"].astype(np.float64), arrays["y"].astype(np.float64), blocks)
+        with ordinary_pages():  # as in fit
+            self._solve(arrays["X"].astype(np.float64), arrays["y"].astype(np.float64), blocks)

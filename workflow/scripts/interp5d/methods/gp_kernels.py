@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterator
 
 import numpy as np
+from numpy._core import multiarray as np_multiarray
 from scipy.linalg import LinAlgError, cho_solve, cholesky, lapack
 
 KERNELS = ("product_matern", "matern", "sqexp")
@@ -206,6 +207,27 @@ def flushed(lib) -> Iterator[None]:
         yield
     finally:
         lib.interp5d_set_fp_mode(mode)
+
+
+@contextlib.contextmanager
+def ordinary_pages() -> Iterator[None]:
+    """numpy's new arrays on ordinary pages for the span of the block, its setting as it was
+    after it, whatever happens. By default numpy asks Linux for transparent huge pages for
+    every large array (madvise MADV_HUGEPAGE); where the kernel's THP defrag setting is
+    `madvise` (Debian's and Ubuntu's default), a first touch of such an array can stall
+    while the kernel compacts memory to find one. A GP's solve makes arrays of hundreds of
+    MB: fits of 10,000 samples (rosenbrock, borehole, seed 42, AMD EPYC) took 2.2-3.5 s with
+    huge pages asked for, 2.0-2.25 s without. Where numpy has no such setting, nothing
+    changes."""
+    setter = getattr(np_multiarray, "_set_madvise_hugepage", None)
+    if setter is None:
+        yield
+        return
+    previous = setter(False)
+    try:
+        yield
+    finally:
+        setter(previous)
 
 
 def _nu2(nu: float) -> int:
