@@ -367,6 +367,9 @@ class GaussianProcess(Method):
 
     def _grow(self, factor: BlockFactor, X_old: np.ndarray, X_new: np.ndarray) -> None:
         """The factor of X_old's rows grown by X_new's."""
+        # C12 is computed here, not taken from the pool's correlation where a fit has it:
+        # the compiled kernel's vectorised exp and its scalar tail differ in the last bit,
+        # so an entry depends on its place in the row, and a load must give the fit's numbers
         C22 = self._corr(X_new, X_new)
         C22.flat[:: len(X_new) + 1] += self.noise_level_
         factor.extend(self._corr(X_old, X_new), C22)
@@ -406,7 +409,8 @@ class GaussianProcess(Method):
             pick = worst_predicted(residual, open_rows, k)
             open_rows[pick] = False
             new = pool[pick]
-            self._corr_into(Kt[m : m + len(new)], X[new], X[pool])
+            if m + len(new) < self.solve_rows:  # the last block's are not read
+                self._corr_into(Kt[m : m + len(new)], X[new], X[pool])
             order = np.r_[order, new]
             done = [*done, len(new)]
             try:
