@@ -397,7 +397,7 @@ class GaussianProcess(Method):
         pool = np.setdiff1d(np.arange(len(X)), order)
         open_rows = np.ones(len(pool), dtype=bool)
         # the solve's rows' correlation with the pool, a block of rows at a time, each
-        # built in place (no temporary: fresh pages of ~100 MB cost up to ~0.5 s here)
+        # built in place (no temporary of ~100 MB: its fresh pages would be touched twice)
         Kt = np.empty((self.solve_rows, len(pool)))
         self._corr_into(Kt[: len(order)], X[order], X[pool])
         for k in blocks[1:]:
