@@ -357,6 +357,9 @@ def test_fit_and_load_ask_for_ordinary_pages_and_set_numpy_back(before, monkeypa
         est.save(tmp_path / "gp.pt")
         loaded = Method.load(tmp_path / "gp.pt")
         assert _huge_pages() is before
+        with pytest.raises(ValueError, match="exceed max_rows"):  # a fit that fails, too
+            GaussianProcess(max_rows=50).fit(X, y)
+        assert _huge_pages() is before
     finally:
         _set_madvise_hugepage(previous)
     assert seen == [False, False]  # the fit's solve and the load's
