@@ -146,9 +146,9 @@ def _memory_run(n: int, recipe: dict) -> tuple[float, float]:
 def _lower_peak(n: int, recipe: dict, fits: Callable[[float, float], bool]) -> tuple[float, float]:
     """`_memory_run`, run once more when its peak does not fit, keeping the lower peak.
 
-    A one-off event in a process (a transparent huge page, a library's code paged in) can
-    lift one run's peak by megabytes: CI once saw a mini-batch loop peak 3.34 MB where runs
-    here gave 0.43-0.54. A loop that allocates per step lifts the peak of every run.
+    A one-off event in a process can lift one run's peak by megabytes (its cause not found:
+    CI once saw a mini-batch loop peak at 3.34 MB where runs here gave 0.43-0.54, and runs
+    again here never did). A loop that allocates per step lifts the peak of every run.
     """
     first = _memory_run(n, recipe)
     return first if fits(*first) else min(first, _memory_run(n, recipe))
