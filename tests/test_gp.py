@@ -364,3 +364,32 @@ def test_fit_and_load_ask_for_ordinary_pages_and_set_numpy_back(before, monkeypa
         _set_madvise_hugepage(previous)
     assert seen == [False, False]  # the fit's solve and the load's
     np.testing.assert_array_equal(loaded.predict(X[:5]), est.predict(X[:5]))
+
+
+def test_overlapping_spans_in_threads_set_numpy_back_once_the_last_ends():
+    # numpy's setting is the process's: the first span in keeps it, the last out restores
+    import threading
+
+    from interp5d.methods.gp_kernels import ordinary_pages
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    entered, release = threading.Event(), threading.Event()
+
+    def second() -> None:
+        with ordinary_pages():
+            entered.set()
+            release.wait(10)
+
+    previous = _set_madvise_hugepage(True)
+    try:
+        other = threading.Thread(target=second)
+        with ordinary_pages():
+            other.start()
+            assert entered.wait(10)
+        assert _huge_pages() is False  # the other span is still open
+        release.set()
+        other.join(10)
+        assert _huge_pages() is True
+    finally:
+        release.set()
+        _set_madvise_hugepage(previous)

@@ -9,6 +9,7 @@ them to these numpy forms, which serve where it does not load."""
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -209,6 +210,32 @@ def flushed(lib) -> Iterator[None]:
         lib.interp5d_set_fp_mode(mode)
 
 
+class _PageSetting:
+    """numpy's huge-page setting, off while any thread is inside ordinary_pages: the first
+    to enter keeps the setting it found, the last to leave sets it back (numpy's setting is
+    the process's, not a thread's: two fits in threads must not restore each other's)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.inside = 0
+        self.found = True
+
+    def enter(self, setter) -> None:
+        with self.lock:
+            if self.inside == 0:
+                self.found = setter(False)
+            self.inside += 1
+
+    def leave(self, setter) -> None:
+        with self.lock:
+            self.inside -= 1
+            if self.inside == 0:
+                setter(self.found)
+
+
+_PAGES = _PageSetting()
+
+
 @contextlib.contextmanager
 def ordinary_pages() -> Iterator[None]:
     """numpy's new arrays on ordinary pages for the span of the block, its setting as it was
@@ -217,17 +244,18 @@ def ordinary_pages() -> Iterator[None]:
     `madvise` (Debian's and Ubuntu's default), a first touch of such an array can stall
     while the kernel compacts memory to find one. A GP's solve makes arrays of hundreds of
     MB: fits of 10,000 samples (rosenbrock, borehole, seed 42, AMD EPYC) took 2.2-3.5 s with
-    huge pages asked for, 2.0-2.25 s without. Where numpy has no such setting, nothing
-    changes."""
+    huge pages asked for, 2.0-2.25 s without. The setting is the process's: other threads'
+    arrays made meanwhile are on ordinary pages too. Where numpy has no such setting,
+    nothing changes."""
     setter = getattr(np_multiarray, "_set_madvise_hugepage", None)
     if setter is None:
         yield
         return
-    previous = setter(False)
+    _PAGES.enter(setter)
     try:
         yield
     finally:
-        setter(previous)
+        _PAGES.leave(setter)
 
 
 def _nu2(nu: float) -> int:
