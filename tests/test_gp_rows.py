@@ -151,3 +151,21 @@ def test_a_file_whose_blocks_do_not_make_its_rows_is_refused(blocks, tmp_path):
     torch.save(blob, tmp_path / "bad.pt")
     with pytest.raises(DataError, match=r"bad\.pt: state\.blocks must be whole numbers"):
         Method.load(tmp_path / "bad.pt")
+
+
+def test_the_greedy_solve_starts_one_step_above_the_noise_floor():
+    # on thousands of rows the floor is below their factorisation's rounding (gp_rows's
+    # GREEDY_NOISE_STEPS); a solve on every row keeps the search's noise
+    X = np.random.default_rng(9).uniform(0, 1, (400, 5))
+    floor = GaussianProcess().noise_floor
+    theta0 = [np.log(0.3)] * 5 + [np.log(floor)]
+
+    def fitted(solve_rows: int | None) -> GaussianProcess:
+        est = GaussianProcess(theta0=theta0, first_search=False, solve_rows=solve_rows, seed=9)
+        return est.fit(X, bump(X))
+
+    assert fitted(200).theta_[-1] == np.log(floor) + np.log(10.0)
+    assert fitted(None).theta_[-1] == np.log(floor)
+    above = [np.log(0.3)] * 5 + [np.log(1e-9)]  # a noise above it: as searched
+    est = GaussianProcess(theta0=above, first_search=False, solve_rows=200, seed=9)
+    assert est.fit(X, bump(X)).theta_[-1] == np.log(1e-9)

@@ -24,7 +24,12 @@ from interp5d.methods.gp_kernels import (
     correlation,
     ordinary_pages,
 )
-from interp5d.methods.gp_rows import BlockFactor, greedy_blocks, worst_predicted
+from interp5d.methods.gp_rows import (
+    GREEDY_NOISE_STEPS,
+    BlockFactor,
+    greedy_blocks,
+    worst_predicted,
+)
 
 LOG_LENGTH_BOUNDS = (np.log(1e-2), np.log(1e3))  # on standardised inputs (std 1)
 LOG_NOISE_MAX = np.log(1e2)  # the noise variance over the process variance
@@ -106,7 +111,8 @@ class GaussianProcess(Method):
     noise that more rows resolve (synthetic5d's bump; see Interpolator). Then one
     exact solve on all the training rows or, with more than `solve_rows` of them, on that
     many: a seeded random share first, then blocks of the rows it predicts worst (see
-    interp5d.methods.gp_rows), their order and blocks kept for the saved model's solve.
+    interp5d.methods.gp_rows), their order and blocks kept for the saved model's solve,
+    its noise ratio one tenfold step above the floor at least (GREEDY_NOISE_STEPS).
     Settings after SMT's KRG (constant trend,
     matern52, profiled variance, its nugget as the floor) and scikit-learn's GP
     (length-scale bounds 1e-2..1e3). Its cost grows as n³ (memory as n²), so a solve on
@@ -390,6 +396,9 @@ class GaussianProcess(Method):
         blocks of the rows the solve so far predicts worst (see gp_rows), each appended to
         the factor. Where a block's rows are singular with those before, the noise ratio
         steps up and the blocks so far are factorised again, as a saved model's are."""
+        # see GREEDY_NOISE_STEPS: as the retries below step it, from the floor
+        lifted = np.log(self.noise_floor) + GREEDY_NOISE_STEPS * np.log(10.0)
+        self.theta_[-1] = max(self.theta_[-1], lifted)
         blocks = greedy_blocks(self.solve_rows)
         order = np.sort(rng.choice(len(X), blocks[0], replace=False))
         factor = self._block_factor(X[order], blocks[:1], self.solve_rows)
