@@ -13,7 +13,6 @@ import threading
 from collections.abc import Iterator
 
 import numpy as np
-from numpy._core import multiarray as np_multiarray
 from scipy.linalg import LinAlgError, cho_solve, cholesky, lapack
 
 KERNELS = ("product_matern", "matern", "sqexp")
@@ -247,7 +246,10 @@ def ordinary_pages() -> Iterator[None]:
     huge pages asked for, 2.0-2.25 s without. The setting is the process's: other threads'
     arrays made meanwhile are on ordinary pages too. Where numpy has no such setting,
     nothing changes."""
-    setter = getattr(np_multiarray, "_set_madvise_hugepage", None)
+    try:  # numpy's own switch (numpy 2; where it is missing, nothing to do)
+        from numpy._core.multiarray import _set_madvise_hugepage as setter
+    except ImportError:
+        setter = None
     if setter is None:
         yield
         return
