@@ -209,6 +209,12 @@ def flushed(lib) -> Iterator[None]:
         lib.interp5d_set_fp_mode(mode)
 
 
+try:  # numpy's own switch of its huge-page request (numpy 2)
+    from numpy._core.multiarray import _set_madvise_hugepage
+except ImportError:  # a numpy without it: ordinary_pages changes nothing
+    _set_madvise_hugepage = None
+
+
 class _PageSetting:
     """numpy's huge-page setting, off while any thread is inside ordinary_pages: the first
     to enter keeps the setting it found, the last to leave sets it back (numpy's setting is
@@ -219,17 +225,17 @@ class _PageSetting:
         self.inside = 0
         self.found = True
 
-    def enter(self, setter) -> None:
+    def enter(self) -> None:
         with self.lock:
             if self.inside == 0:
-                self.found = setter(False)
+                self.found = _set_madvise_hugepage(False)
             self.inside += 1
 
-    def leave(self, setter) -> None:
+    def leave(self) -> None:
         with self.lock:
             self.inside -= 1
             if self.inside == 0:
-                setter(self.found)
+                _set_madvise_hugepage(self.found)
 
 
 _PAGES = _PageSetting()
@@ -246,18 +252,14 @@ def ordinary_pages() -> Iterator[None]:
     huge pages asked for, 2.0-2.25 s without. The setting is the process's: other threads'
     arrays made meanwhile are on ordinary pages too. Where numpy has no such setting,
     nothing changes."""
-    try:  # numpy's own switch (numpy 2; where it is missing, nothing to do)
-        from numpy._core.multiarray import _set_madvise_hugepage as setter
-    except ImportError:
-        setter = None
-    if setter is None:
+    if _set_madvise_hugepage is None:
         yield
         return
-    _PAGES.enter(setter)
+    _PAGES.enter()
     try:
         yield
     finally:
-        _PAGES.leave(setter)
+        _PAGES.leave()
 
 
 def _nu2(nu: float) -> int:
