@@ -78,7 +78,9 @@ class Interpolator(RecipeParams, Method):
       a wider search (GaussianProcess's `noisy_search`): on synthetic5d (seeds 1-3), test
       MSE 0.42-0.54x at 3,000 samples and 0.58-1.00x at 1,000, at 0.2-0.8 s more; friedman1
       and piston within 0.1%, and the five noise-free functions' fits at 1,000 and 3,000
-      samples unchanged, bit for bit;
+      samples unchanged, bit for bit. Then its length scales are moved together to where
+      the leave-one-out error on the refine's rows is least, where that beats the
+      likelihood's scales by a margin (GaussianProcess's `length_cv`);
     - the MLP `recipe` (`mlp`: `tuned` by default; its settings one by one as
       `recipe__<key>`, as MLPInterpolator's) on all rows, always.
 
@@ -88,8 +90,9 @@ class Interpolator(RecipeParams, Method):
     standard errors of it (the one-standard-error rule; see `select`): a validation split
     of a few dozen rows ranks candidates noisily, and the GP has the fewest fitted
     parameters. `parts_` holds the one model, or both for a blend, and `choice_` records
-    every candidate's validation MSE and its standard error, fit seconds and rows (the
-    model file and the run record keep it). With no validation data the choice is by size
+    every candidate's validation MSE and its standard error, fit seconds and rows, and
+    the GP's leave-one-out MSEs by move of its length scales (`gp_length_cv`; the model
+    file and the run record keep it). With no validation data the choice is by size
     alone: the GP where it is a candidate. Prediction and the gradient are the chosen
     model's (a blend's: the mean of its two's); the predictive std is the model's own, a
     blend's the two's spread plus its validation residual. One point (shape (5,)) takes a
@@ -146,6 +149,7 @@ class Interpolator(RecipeParams, Method):
                 refine_rows=self.gp_refine_rows,
                 tol=self.gp_tol,
                 noisy_search=self.gp_noise_share,
+                length_cv=True,
                 seed=self.seed,
             )
         out["mlp"] = MLPInterpolator(
@@ -272,6 +276,9 @@ class Interpolator(RecipeParams, Method):
             "fit_s": seconds,
             "rows": rows,
         }
+        if "gp" in fitted:
+            # the GP's length scales' move by leave-one-out error (see GaussianProcess)
+            self.choice_["gp_length_cv"] = getattr(fitted["gp"], "length_cv_", None)
         if screen is not None:
             self.choice_["screen"] = {k: v for k, v in screen.items() if k != "theta"}
         self._fast, self._batch = self._point_path(), self._batch_paths()

@@ -55,6 +55,7 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
             "gp_length_scales": est.length_scales_.tolist(),
             "gp_noise_ratio": est.noise_level_,
             "gp_likelihood_evaluations": est.likelihood_evaluations_,
+            "gp_length_cv": getattr(est, "length_cv_", None),
         }
     if est.name == "krg":
         return {"krg_theta": est.theta_.tolist(), "krg_noise": est.noise_}
@@ -70,6 +71,7 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
             "auto_fit_s": choice["fit_s"],
             "auto_rows": choice["rows"],
             "auto_screen": choice.get("screen"),
+            "auto_gp_length_cv": choice.get("gp_length_cv"),
         }
     return {}
 

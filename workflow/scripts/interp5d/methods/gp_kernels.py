@@ -395,6 +395,27 @@ class Likelihood:
         return self.sigma2
 
 
+def loo_residuals(kernel: str, nu: float, theta: np.ndarray, X: np.ndarray, y: np.ndarray):
+    """Ordinary kriging's leave-one-out residuals at θ: each row's y less what the other
+    rows predict there, the constant mean estimated without it too (Dubrule 1983): with
+    C the correlation plus λ on its diagonal and Q = C⁻¹ - C⁻¹11ᵀC⁻¹ / 1ᵀC⁻¹1, the i-th
+    is (Qy)_i / Q_ii, one factorisation and one inverse for all n. None where C cannot be
+    factorised."""
+    n_in = X.shape[1]
+    lib = compiled() if kernel == "product_matern" else None
+    with flushed(lib):  # as the likelihood's matrices are (see flushed)
+        C = correlation(kernel, nu, np.exp(theta[:n_in]), X, X)[0]
+        C.flat[:: len(X) + 1] += np.exp(theta[n_in])
+        try:
+            solve = Solve(C.T, clean=False)  # symmetric: its F-ordered view, no copy
+        except LinAlgError:
+            return None
+        qy = solve.alpha(y)  # C⁻¹(y - β): Qy
+        inverse = solve.inverse_upper(overwrite=True)
+    q_diag = inverse.diagonal() - solve.ci_ones**2 / solve.ci_ones.sum()
+    return qy / q_diag
+
+
 def strictly_upper(M: np.ndarray) -> np.ndarray:
     """M (square) with every entry on and below the diagonal set to 0, in place, by blocks
     of rows: the part of M below the diagonal blocks is zeroed without being read."""
