@@ -89,3 +89,18 @@ def test_the_default_records_the_move_and_a_load_keeps_it(tmp_path):
     assert back.choice_["gp_length_cv"] == record
     # solved again on load (see test_auto's save and load: rounding alone)
     np.testing.assert_allclose(back.predict(X[280:]), est.predict(X[280:]), rtol=1e-7)
+
+
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_a_setting_that_is_not_true_or_false_is_refused(value):
+    X, y, _ = get_function("friedman1").sample(40, seed=1)
+    with pytest.raises(ValueError, match="gp: length_cv must be true or false"):
+        GaussianProcess(length_cv=value).fit(X, y)
+    with pytest.raises(ValueError, match="auto: gp_length_cv must be true or false"):
+        Interpolator(gp_length_cv=value).fit(X[:30], y[:30], X[30:], y[30:])
+
+
+def test_the_default_without_it_records_none():
+    X, y, _ = get_function("tp_tanh").sample(200, seed=4)
+    est = Interpolator(seed=4, gp_length_cv=False).fit(X[:140], y[:140], X[140:], y[140:])
+    assert est.choice_["gp_length_cv"] is None

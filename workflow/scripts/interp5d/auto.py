@@ -80,7 +80,8 @@ class Interpolator(RecipeParams, Method):
       and piston within 0.1%, and the five noise-free functions' fits at 1,000 and 3,000
       samples unchanged, bit for bit. Then its length scales are moved together to where
       the leave-one-out error on the refine's rows is least, where that beats the
-      likelihood's scales by a margin (GaussianProcess's `length_cv`);
+      likelihood's scales by a margin (GaussianProcess's `length_cv`; `gp_length_cv`
+      False: not);
     - the MLP `recipe` (`mlp`: `tuned` by default; its settings one by one as
       `recipe__<key>`, as MLPInterpolator's) on all rows, always.
 
@@ -118,6 +119,7 @@ class Interpolator(RecipeParams, Method):
         val_rows: int = 5000,
         se_rule: float = 1.0,
         gp_noise_share: float | None = 1e-3,
+        gp_length_cv: bool = True,
         log_every_s: float | None = None,
     ) -> None:
         self.recipe = recipe
@@ -132,6 +134,7 @@ class Interpolator(RecipeParams, Method):
         self.val_rows = val_rows
         self.se_rule = se_rule
         self.gp_noise_share = gp_noise_share
+        self.gp_length_cv = gp_length_cv
         self.log_every_s = log_every_s
 
     # -- the candidates -----------------------------------------------------------
@@ -149,7 +152,7 @@ class Interpolator(RecipeParams, Method):
                 refine_rows=self.gp_refine_rows,
                 tol=self.gp_tol,
                 noisy_search=self.gp_noise_share,
-                length_cv=True,
+                length_cv=self.gp_length_cv,
                 seed=self.seed,
             )
         out["mlp"] = MLPInterpolator(
@@ -166,6 +169,8 @@ class Interpolator(RecipeParams, Method):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"auto: {key} must be a whole number >= 1, got {value!r}")
+        if not isinstance(self.gp_length_cv, bool):
+            raise ValueError(f"auto: gp_length_cv must be true or false, got {self.gp_length_cv!r}")
         rule = self.se_rule
         if isinstance(rule, bool) or not isinstance(rule, (int, float)) or not 0 <= rule <= 1e3:
             raise ValueError(f"auto: se_rule must be a number from 0 to 1000, got {rule!r}")

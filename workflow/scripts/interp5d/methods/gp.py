@@ -171,6 +171,8 @@ class GaussianProcess(Method):
         self.seed = seed
 
     def _check_settings(self) -> None:
+        if not isinstance(self.length_cv, bool):
+            raise ValueError(f"gp: length_cv must be true or false, got {self.length_cv!r}")
         if self.kernel not in KERNELS:
             raise ValueError(f"gp: unknown kernel {self.kernel!r}; known: {', '.join(KERNELS)}")
         if self.nu not in NUS:
