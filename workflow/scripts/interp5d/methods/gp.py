@@ -52,9 +52,9 @@ REFINE_LOG_LENGTH_CAP = 2.0
 # length_cv: the length scales moved together, by steps of CV_STEP in their logs (x1.105)
 # up to CV_REACH either way, to where the leave-one-out error on the search's rows is
 # least, kept where it beats the likelihood's scales by CV_SE standard errors of the paired
-# difference. Chosen on seeds 1-3 of the samples study's eight functions, 100-10,000
-# samples: with 1 standard error, one cell of 36 lost (1.11x, styblinski_tang at 100);
-# with 2, none, and the gains nearly the same
+# difference. Chosen on seeds 1-3 of the samples study's eight functions at 100-10,000
+# samples (40 cells, the GP alone): with 1 standard error, one cell's test MSE rose (1.11x,
+# styblinski_tang at 100) and 10 fell below 0.8x; with 2, none rose and 8 fell below 0.8x
 CV_STEP = 0.1
 CV_REACH = 1.0
 CV_SE = 2.0

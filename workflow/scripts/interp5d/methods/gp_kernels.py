@@ -395,7 +395,9 @@ class Likelihood:
         return self.sigma2
 
 
-def loo_residuals(kernel: str, nu: float, theta: np.ndarray, X: np.ndarray, y: np.ndarray):
+def loo_residuals(
+    kernel: str, nu: float, theta: np.ndarray, X: np.ndarray, y: np.ndarray
+) -> np.ndarray | None:
     """Ordinary kriging's leave-one-out residuals at θ: each row's y less what the other
     rows predict there, the constant mean estimated without it too (Dubrule 1983): with
     C the correlation plus λ on its diagonal and Q = C⁻¹ - C⁻¹11ᵀC⁻¹ / 1ᵀC⁻¹1, the i-th
