@@ -314,6 +314,23 @@ def test_the_gp_batch_path_is_its_numpy_form(gp_choice):
     assert np.isfinite(std).all()
 
 
+def test_one_models_batch_is_standardised_once_and_predicts_as_in_two_steps(
+    mlp_choice, gp_choice, blend_choice, tmp_path
+):
+    # the MLP: the default's standardisation and its own composed into one (_direct); the
+    # two-step path (each part's own, on the default's: _inner) beside it
+    est, X = mlp_choice
+    assert est._direct is not None
+    two_steps = est.y_scaler_.inverse_transform(est._predict(est.x_scaler_.transform(X)))
+    # the float32 network's inputs from float64 values a rounding apart (measured: equal)
+    np.testing.assert_allclose(est.predict(X), two_steps, rtol=1e-6)
+    est.save(tmp_path / "m.pt")
+    assert Interpolator.load(tmp_path / "m.pt")._direct is not None  # rebuilt on load
+    # a GP with its compiled batch path, and a blend, keep theirs
+    for est, _ in (gp_choice, blend_choice):
+        assert est._direct is None or est._batch == [None]
+
+
 def test_the_fast_path_leaves_other_points_to_the_plain_path(gp_choice):
     est, X = gp_choice
     with pytest.raises(DataError, match="NaN/inf"):

@@ -11,8 +11,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from interp5d.data import DataError
-from interp5d.fastpath import GPPoint, MeanPoint, PointPath, gp_batch_path, point_path
+from interp5d.data import DataError, Standardizer
+from interp5d.fastpath import (
+    Affine,
+    GPPoint,
+    MeanPoint,
+    PointPath,
+    gp_batch_path,
+    point_path,
+)
 from interp5d.functions import N_FEATURES
 from interp5d.methods.base import COMMON_KEYS, Method, require_keys
 from interp5d.recipes import Recipe, RecipeParams
@@ -209,7 +216,7 @@ class Interpolator(RecipeParams, Method):
 
     def _fit(self, X, y, X_val, y_val, monitor) -> None:
         self._check_settings()
-        self._fast, self._batch = None, None
+        self._fast, self._batch, self._direct = None, None, None
         rng = np.random.default_rng(self.seed)
         val_pred: dict[str, np.ndarray] = {}
         seconds: dict[str, float] = {}
@@ -287,6 +294,7 @@ class Interpolator(RecipeParams, Method):
         if screen is not None:
             self.choice_["screen"] = {k: v for k, v in screen.items() if k != "theta"}
         self._fast, self._batch = self._point_path(), self._batch_paths()
+        self._direct = self._direct_scaler()
 
     @property
     def chosen_(self) -> Method:
@@ -302,6 +310,16 @@ class Interpolator(RecipeParams, Method):
     def _batch_paths(self) -> list[GPPoint | None]:
         """Each part's compiled batch path (a GP's, where the native library loads)."""
         return [gp_batch_path(p) for p in self.parts_]
+
+    def _direct_scaler(self) -> Standardizer | None:
+        """For one model without a compiled batch path (the MLP; a GP where the native
+        library does not load): the default's standardisation of the points and the
+        model's own, composed into one (as the fast path's), so that a batch is
+        standardised once, not twice (~1 ms per 65,536 rows each); None otherwise."""
+        if len(self.parts_) != 1 or self._batch[0] is not None:
+            return None
+        affine = Affine((self.x_scaler_, self.y_scaler_), self.parts_[0])
+        return Standardizer(mean=affine.x_mean, scale=affine.x_scale)
 
     def _parts_paths(self) -> list[tuple[Method, GPPoint | None]]:
         batch = getattr(self, "_batch", None) or [None] * len(self.parts_)
@@ -324,6 +342,19 @@ class Interpolator(RecipeParams, Method):
         if var:
             return out * float(part.y_scaler_.scale) ** 2
         return part.y_scaler_.inverse_transform(out)
+
+    def _predictions(self, X: np.ndarray, return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        direct = getattr(self, "_direct", None)
+        if return_std or direct is None:
+            return super()._predictions(X, return_std)
+        # one model, on its own standardisation of the points straight from theirs (see
+        # _direct_scaler); out on the default's standardised target, as _inner gives it
+        part = self.parts_[0]
+        out = np.empty(len(X))
+        for i in range(0, len(X), part.predict_chunk):
+            Xc = direct.transform(X[i : i + part.predict_chunk])
+            out[i : i + len(Xc)] = part._predict(Xc)
+        return part.y_scaler_.inverse_transform(out), None
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         preds = [self._inner(p, X, False, b) for p, b in self._parts_paths()]
@@ -434,6 +465,7 @@ class Interpolator(RecipeParams, Method):
                 raise DataError(f"state.parts[{i}]: {e}") from None
         self.choice_ = choice
         self._fast, self._batch = self._point_path(), self._batch_paths()
+        self._direct = self._direct_scaler()
 
     @classmethod
     def load(cls, path):

@@ -240,13 +240,7 @@ class Method:
         validation split.
         """
         X, single = self._points(X)
-        out = np.empty(len(X))
-        var = np.empty(len(X)) if return_std else None
-        for i in range(0, len(X), self.predict_chunk):
-            chunk = self.x_scaler_.transform(X[i : i + self.predict_chunk])
-            out[i : i + len(chunk)] = self._predict(chunk)
-            if return_std:
-                var[i : i + len(chunk)] = self._predict_var(chunk)
+        out, var = self._predictions(X, return_std)
         out = self.y_scaler_.inverse_transform(out)
         lost = ~np.isfinite(out)
         if lost.any():
@@ -265,6 +259,19 @@ class Method:
         std = np.sqrt(var) * self.y_scaler_.scale
         std[lost] = np.nan  # no prediction, so no spread around it
         return (float(out[0]), float(std[0])) if single else (out, std)
+
+    def _predictions(self, X: np.ndarray, return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The mean and (with return_std) the variance at the checked points X, on the
+        standardised target: _predict and _predict_var on the standardised points, a
+        chunk at a time."""
+        out = np.empty(len(X))
+        var = np.empty(len(X)) if return_std else None
+        for i in range(0, len(X), self.predict_chunk):
+            chunk = self.x_scaler_.transform(X[i : i + self.predict_chunk])
+            out[i : i + len(chunk)] = self._predict(chunk)
+            if return_std:
+                var[i : i + len(chunk)] = self._predict_var(chunk)
+        return out, var
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
