@@ -331,13 +331,22 @@ class Interpolator(RecipeParams, Method):
     # standardisation, in its own chunks (a GP's hold chunk x n_train numbers): the points
     # were checked once, by predict
     @staticmethod
-    def _inner(part: Method, X: np.ndarray, var: bool, batch: GPPoint | None = None) -> np.ndarray:
+    def _inner(
+        part: Method,
+        X: np.ndarray,
+        var: bool,
+        batch: GPPoint | None = None,
+        scaler: Standardizer | None = None,
+    ) -> np.ndarray:
+        # `scaler`: X's rows into the part's inputs (default: its own standardisation, X on
+        # the default's already)
         if batch is not None and not var:
             # a GP's mean in one compiled loop over the points (its numpy form: below)
             return batch.batch(X)
+        scaler = part.x_scaler_ if scaler is None else scaler
         out = np.empty(len(X))
         for i in range(0, len(X), part.predict_chunk):
-            Xc = part.x_scaler_.transform(X[i : i + part.predict_chunk])
+            Xc = scaler.transform(X[i : i + part.predict_chunk])
             out[i : i + len(Xc)] = part._predict_var(Xc) if var else part._predict(Xc)
         if var:
             return out * float(part.y_scaler_.scale) ** 2
@@ -348,13 +357,8 @@ class Interpolator(RecipeParams, Method):
         if return_std or direct is None:
             return super()._predictions(X, return_std)
         # one model, on its own standardisation of the points straight from theirs (see
-        # _direct_scaler); out on the default's standardised target, as _inner gives it
-        part = self.parts_[0]
-        out = np.empty(len(X))
-        for i in range(0, len(X), part.predict_chunk):
-            Xc = direct.transform(X[i : i + part.predict_chunk])
-            out[i : i + len(Xc)] = part._predict(Xc)
-        return part.y_scaler_.inverse_transform(out), None
+        # _direct_scaler); out on the default's standardised target
+        return self._inner(self.parts_[0], X, False, scaler=direct), None
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         preds = [self._inner(p, X, False, b) for p, b in self._parts_paths()]
