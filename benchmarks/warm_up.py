@@ -5,7 +5,8 @@ The runner warms every method up with an untimed fit before the timed one, so th
 costs (imports, compiled kernels, the native step's library, thread pools) count in no
 measured phase. On the run's own shapes that warm-up is a second fit: for a one-shot
 method (an RBF, a GP) it doubles the run's cost. On small data (at most WARM_UP_ROWS rows a
-split) it is cheap for every method alike. This checks that the fit times do not move:
+split; an MLP, the fewest rows with every batch and chunk shape of its run) it is cheap for
+every method alike. This checks that the fit times do not move:
 for each method and size, each seed is run under both warm-ups, each run in a fresh
 process (what the warm-up is for), the two in alternating order from seed to seed so that
 drift hits both alike. The table gives the medians and the seeds' range of the fit time

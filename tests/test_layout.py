@@ -97,7 +97,13 @@ def test_the_estimators_carry_no_benchmark_hooks():
     estimator is (interp5d.bench.harness); the estimators keep scikit-learn's protocol."""
     from interp5d.methods import REGISTRY, method_class
 
-    hooks = ("fit_record", "loop_roofline", "warm_up_params", "predict_estimate_bytes")
+    hooks = (
+        "fit_record",
+        "loop_roofline",
+        "warm_up_params",
+        "warm_up_rows",
+        "predict_estimate_bytes",
+    )
     for name in REGISTRY:
         assert [h for h in hooks if hasattr(method_class(name), h)] == [], name
     assert "measure_memory" not in method_class("mlp")().get_params()

@@ -41,6 +41,15 @@ def warm_up_params(method: Method) -> dict[str, Any]:
     return {}
 
 
+def warm_up_rows(method: Method, n_train: int, n_val: int, rows: int) -> tuple[int, int]:
+    """The warm-up's training and validation rows: at most `rows` a split, except that an
+    MLP gets the fewest that have every batch and chunk shape of the run's (at most a
+    batch or a chunk more than one of each)."""
+    if method.name == "mlp":
+        return _mlp_view().warm_up_rows(method, n_train, n_val)
+    return min(n_train, rows), min(n_val, rows)
+
+
 def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict[str, Any]:
     """What a fitted method adds to a run's record beyond the common fields; with
     `loop_memory` (the loop meter's reading), the training loop's peak too."""

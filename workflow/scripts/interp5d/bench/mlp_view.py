@@ -11,10 +11,11 @@ from typing import Any
 from interp5d.bench.profiling import estimate_prediction_bytes
 from interp5d.bench.roofline import step_roofline
 from interp5d.interpolator import MLPInterpolator
-from interp5d.model import layer_widths
+from interp5d.model import layer_widths, pick_device
 from interp5d.recipes import get_recipe
 from interp5d.threads import torch_threads
 from interp5d.training.engines.fast import chunk_rows_for
+from interp5d.training.limits import VAL_CHUNK
 from interp5d.training.loop import estimate_loop_bytes
 
 MB = 1024**2
@@ -32,6 +33,26 @@ def warm_up_params(method: MLPInterpolator) -> dict[str, Any]:
         val_every=1,
     )
     return {"recipe": short, "log_every_s": None}
+
+
+def _with_remainder(n: int, block: int) -> int:
+    """The fewest rows cut into blocks of `block` the way n rows are: a whole block and
+    n's remainder (n itself when it is one block at most)."""
+    return n if n <= block else block + n % block
+
+
+def warm_up_rows(method: MLPInterpolator, n_train: int, n_val: int) -> tuple[int, int]:
+    """Training and validation rows whose one epoch multiplies every shape the real fit
+    does: each batch's chunks, the last (partial) batch's, and each validation chunk. A
+    BLAS sets up its kernels for some shapes on their first call (MKL 2024.2 on AVX-512,
+    a product of 56 rows or fewer through the 32-wide layer: a 4 MB buffer, once), so a
+    shape the warm-up left out shows up in the fit's memory and time."""
+    batch = get_recipe(method.recipe).batch_size
+    if batch is None or n_train <= batch:  # one batch: its chunks
+        n_train = _with_remainder(n_train, chunk_rows_for(pick_device(method.device), n_train))
+    else:
+        n_train = _with_remainder(n_train, batch)
+    return n_train, _with_remainder(n_val, VAL_CHUNK)
 
 
 def fit_record(est: MLPInterpolator, loop_memory: dict[str, float] | None) -> dict[str, Any]:

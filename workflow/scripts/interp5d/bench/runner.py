@@ -36,13 +36,15 @@ def warm_up(
     method: Method, n_train: int, n_val: int, n_test: int, rows: int | None = WARM_UP_ROWS
 ) -> None:
     """An untimed fit of the method, shortened to one pass where it iterates, on random
-    data of the run's width and at most `rows` rows a split (None: the run's own shapes),
-    then a prediction: one-off costs (imports, compiled kernels, the native step's
-    library, thread pools) then count in no measured phase. Small data makes it cheap for
-    every method alike: on the run's shapes it doubled a one-shot method's cost (an RBF
-    at 7,000 rows fits in full twice)."""
+    data of the run's width and at most `rows` rows a split (None: the run's own shapes;
+    an MLP gets its batches' shapes: harness.warm_up_rows), then a prediction: one-off
+    costs (imports, compiled kernels, the native step's library, thread pools, a BLAS's
+    buffers) then count in no measured phase. Small data makes it cheap for every method
+    alike: on the run's shapes it doubled a one-shot method's cost (an RBF at 7,000 rows
+    fits in full twice)."""
     if rows is not None:
-        n_train, n_val, n_test = min(n_train, rows), min(n_val, rows), min(n_test, rows)
+        n_train, n_val = harness.warm_up_rows(method, n_train, n_val, rows)
+        n_test = min(n_test, rows)
     rng = np.random.default_rng(0)
     X, y = rng.uniform(size=(n_train, 5)), rng.uniform(size=n_train)
     Xv, yv = (rng.uniform(size=(n_val, 5)), rng.uniform(size=n_val)) if n_val else (None, None)
