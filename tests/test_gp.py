@@ -59,6 +59,39 @@ def test_a_singular_correlation_steps_the_noise_up_and_says_so_in_theta(monkeypa
     np.testing.assert_allclose(Method.load(tmp_path / "gp.pt").predict(X), est.predict(X))
 
 
+def test_first_copies_leaves_out_exact_repeats_and_keeps_replicates():
+    from interp5d.methods.gp import first_copies
+
+    X = np.array([[0.0] * 5, [1.0] * 5, [0.0] * 5, [0.0] * 5, [2.0] * 5])
+    y = np.array([3.0, 4.0, 3.0, 5.0, 6.0])  # row 2 repeats row 0; row 3 is a replicate
+    X1, y1, copied = first_copies(X, y)
+    assert copied == 1
+    np.testing.assert_array_equal(X1, X[[0, 1, 3, 4]])  # in their order
+    np.testing.assert_array_equal(y1, y[[0, 1, 3, 4]])
+    Xa, ya = X[:2], y[:2]  # no repeats: the arrays themselves
+    assert first_copies(Xa, ya) == (Xa, ya, 0)
+
+
+def test_a_dataset_given_twice_fits_as_once(tmp_path):
+    # two equal rows make the matrix singular at the noise floor: fitted on every row, the
+    # noise was lifted (measured: test MSE 10x on this borehole, 4,500 against 0.02 on
+    # 300 samples of Styblinski-Tang); each row is now used once
+    from interp5d import Interpolator
+
+    X, y, _ = get_function("borehole").sample(100, seed=1)
+    X_test, y_test, _ = get_function("borehole").sample(2000, seed=101)
+    once = build_method({"class": "gp"}, seed=1).fit(X, y)
+    twice = build_method({"class": "gp"}, seed=1).fit(np.r_[X, X], np.r_[y, y])
+    assert (once.copied_rows_, twice.copied_rows_) == (0, 100) and len(twice.X_train_) == 100
+    mse = [np.mean((g.predict(X_test) - y_test) ** 2) for g in (once, twice)]
+    assert mse[1] == pytest.approx(mse[0], rel=1e-3)
+    # the default records it, and its model file keeps the record
+    est = Interpolator(recipe={"epochs": 2}).fit(np.r_[X, X], np.r_[y, y], X_test, y_test)
+    assert est.choice_["gp_copied_rows"] == 100
+    est.save(tmp_path / "auto.pt")
+    assert Method.load(tmp_path / "auto.pt").choice_["gp_copied_rows"] == 100
+
+
 def test_noise_free_setting_interpolates_a_smooth_function():
     # a smooth noise-free target: the fitted noise goes to its floor and the training
     # points are reproduced closely

@@ -101,7 +101,7 @@ def _fitted_summary(est) -> dict:
     validation MSE; what the GP's screen found, where it ran), an MLP's networks and
     epochs."""
     if est.name == "auto":
-        keys = ("chosen", "why", "val_mse", "val_se", "screen", "gp_length_cv")
+        keys = ("chosen", "why", "val_mse", "val_se", "screen", "gp_length_cv", "gp_copied_rows")
         out = {k: est.choice_.get(k) for k in keys}
         mlp = [p for p in est.parts_ if p.name == "mlp"]
         if not mlp:

@@ -65,6 +65,7 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
             "gp_noise_ratio": est.noise_level_,
             "gp_likelihood_evaluations": est.likelihood_evaluations_,
             "gp_length_cv": getattr(est, "length_cv_", None),
+            "gp_copied_rows": est.copied_rows_,
         }
     if est.name == "krg":
         return {"krg_theta": est.theta_.tolist(), "krg_noise": est.noise_}
@@ -81,6 +82,7 @@ def fit_record(est: Method, loop_memory: dict[str, float] | None = None) -> dict
             "auto_rows": choice["rows"],
             "auto_screen": choice.get("screen"),
             "auto_gp_length_cv": choice.get("gp_length_cv"),
+            "auto_gp_copied_rows": choice.get("gp_copied_rows"),
         }
     return {}
 
