@@ -292,7 +292,7 @@ class Interpolator(RecipeParams, Method):
             # the GP's length scales' move by leave-one-out error (see GaussianProcess)
             self.choice_["gp_length_cv"] = getattr(fitted["gp"], "length_cv_", None)
             # rows the GP used once, each an exact copy of one before it (first_copies)
-            self.choice_["gp_copied_rows"] = fitted["gp"].copied_rows_
+            self.choice_["gp_copied_rows"] = getattr(fitted["gp"], "copied_rows_", None)
         if screen is not None:
             self.choice_["screen"] = {k: v for k, v in screen.items() if k != "theta"}
         self._fast, self._batch = self._point_path(), self._batch_paths()
