@@ -168,7 +168,8 @@ def which_block(studies: dict[str, Study], default: pd.DataFrame | None) -> list
     note = (
         [
             "The default's column is `benchmarks/default.py`: the default fitted on the study's "
-            "own datasets and splits, against the best method's MSE on the same seeds; "
+            "own datasets and splits, against the MSE of the best other method (every method of "
+            "the study but the default itself) on the same seeds; "
             + _default_targets(default)
             + ". Per cell: [default_interpolator.md](docs/reference/default_interpolator.md).",
             "",

@@ -190,7 +190,9 @@ def which_table(
         "most accurate (MSE ÷ each function's best, fit s)",
         f"fastest within {WITHIN:g}× of it",
     ] + ([f"`{extra}`: MSE ÷ best"] if extra else [])
-    header += ["the default `Interpolator`: MSE ÷ best"] if default is not None else []
+    header += (
+        ["the default `Interpolator`: MSE ÷ the best other method"] if default is not None else []
+    )
     return md_table(header, rows)
 
 
