@@ -7,8 +7,9 @@ beside the numpy forms its compiled calls replace).
 
 The best method's test MSE is the samples study's shipped reference run
 (docs/reference/samples/summary.csv: every method, SMT's kriging and the GP included, the
-default's own runs left out, on the same functions, sizes and seeds): the datasets and splits are drawn from the seeds, so the
-default here is fitted on exactly the rows those runs were. The default is measured now,
+default's own runs left out, on the same functions, sizes and seeds): the datasets and
+splits are drawn from the seeds, so the default here is fitted on exactly the rows those
+runs were. The default is measured now,
 one thread, after one untimed warm-up fit; the mean MSE over the seeds is compared with the
 best method's mean over the same seeds. Nothing else should run meanwhile.
 
