@@ -95,6 +95,11 @@ class Capped:
         return value, grad
 
 
+def first_rows(A: np.ndarray) -> np.ndarray:
+    """The indices of A's rows that repeat no row before them, in order."""
+    return np.sort(np.unique(A, axis=0, return_index=True)[1])
+
+
 def first_copies(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """The rows without those that repeat an earlier row exactly, inputs and target, in
     their order, and how many were left out. A copy adds nothing to the data a GP
@@ -102,10 +107,9 @@ def first_copies(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     search and the solve then had to lift the noise (300 samples of Styblinski-Tang, each
     given twice: a test MSE of 4,500 against 0.02 once). Rows with the same inputs and
     another target are replicates, kept: they are evidence of noise."""
-    _, first = np.unique(np.column_stack([X, y]), axis=0, return_index=True)
+    first = first_rows(np.column_stack([X, y]))
     if len(first) == len(X):
         return X, y, 0
-    first = np.sort(first)
     return X[first], y[first], len(X) - len(first)
 
 
@@ -348,7 +352,7 @@ class GaussianProcess(Method):
         twin, so each one's residual would say nothing of points between the rows (with
         the study's borehole at 100 samples each twice, the move without this was -1.0 and
         the test MSE 32x)."""
-        first = np.sort(np.unique(X, axis=0, return_index=True)[1])
+        first = first_rows(X)
         if len(first) < len(X):
             X, y = X[first], y[first]
         moves: dict[int, np.ndarray] = {}
